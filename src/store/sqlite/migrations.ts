@@ -1,0 +1,47 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Schema migrations, applied in order at start inside one transaction each. Append only: a shipped
+ * migration is never edited, because databases in the field have already run it.
+ */
+const MIGRATIONS: readonly string[] = [
+  // 1: the versioned record table, deletion tombstones for the change feed, and the revision counter
+  // (kept separately so the revision never goes backwards when the newest records are deleted).
+  `CREATE TABLE records (
+     kind  TEXT NOT NULL,
+     key   TEXT NOT NULL,
+     value TEXT NOT NULL,
+     rev   INTEGER NOT NULL,
+     PRIMARY KEY (kind, key)
+   ) WITHOUT ROWID;
+   CREATE INDEX records_rev ON records (rev);
+   CREATE TABLE tombstones (
+     kind TEXT NOT NULL,
+     key  TEXT NOT NULL,
+     rev  INTEGER NOT NULL,
+     PRIMARY KEY (kind, key)
+   ) WITHOUT ROWID;
+   CREATE INDEX tombstones_rev ON tombstones (rev);
+   CREATE TABLE meta_rev (id INTEGER PRIMARY KEY CHECK (id = 1), rev INTEGER NOT NULL);`,
+];
+
+export function migrate(db: Database.Database): number {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+  let version = row?.version ?? 0;
+  if (row === undefined) db.prepare('INSERT INTO schema_version (version) VALUES (0)').run();
+  if (version > MIGRATIONS.length) {
+    throw new Error(
+      `the data directory's database is at schema version ${version}, newer than this Gantry (${MIGRATIONS.length}); upgrade Gantry`,
+    );
+  }
+  while (version < MIGRATIONS.length) {
+    const sql = MIGRATIONS[version]!;
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare('UPDATE schema_version SET version = ?').run(version + 1);
+    })();
+    version += 1;
+  }
+  return version;
+}
