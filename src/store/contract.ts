@@ -75,6 +75,44 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
+    it('fails a batch whose read guard (check) no longer holds, and passes one whose guard holds', async () => {
+      const { store } = await factory.open();
+      const a = await store.commit([{ op: 'put', kind: 'c', key: 'parent', value: 1 }]);
+      await store.commit([
+        { op: 'check', kind: 'c', key: 'parent', ifRev: a.rev },
+        { op: 'put', kind: 'c', key: 'child1', value: 1 },
+      ]);
+      assert.equal((await store.get('c', 'parent'))?.rev, a.rev, 'a check writes nothing');
+      await store.commit([{ op: 'put', kind: 'c', key: 'parent', value: 2 }]);
+      await assert.rejects(
+        store.commit([
+          { op: 'check', kind: 'c', key: 'parent', ifRev: a.rev },
+          { op: 'put', kind: 'c', key: 'child2', value: 1 },
+        ]),
+        StoreConflictError,
+      );
+      assert.equal(await store.get('c', 'child2'), undefined);
+      await assert.rejects(store.commit([{ op: 'check', kind: 'c', key: 'absent', ifRev: 5 }]), StoreConflictError);
+      await store.commit([{ op: 'check', kind: 'c', key: 'absent', ifRev: 0 }]);
+      await store.close();
+    });
+
+    it('commits at an expected revision only when no other batch came in between', async () => {
+      const { store } = await factory.open();
+      const base = await store.revision();
+      const [a, b] = await Promise.all([
+        store.commit([{ op: 'put', kind: 'c', key: 'a', value: 1 }], { expectRev: base + 1 }),
+        store.commit([{ op: 'put', kind: 'c', key: 'b', value: 1 }], { expectRev: base + 2 }),
+      ]);
+      assert.equal(a.rev, base + 1);
+      assert.equal(b.rev, base + 2);
+      await assert.rejects(store.commit([{ op: 'put', kind: 'c', key: 'c', value: 1 }], { expectRev: base + 2 }), StoreConflictError);
+      await assert.rejects(store.commit([{ op: 'put', kind: 'c', key: 'c', value: 1 }], { expectRev: base + 9 }), StoreConflictError);
+      assert.equal(await store.get('c', 'c'), undefined);
+      assert.equal(await store.revision(), base + 2);
+      await store.close();
+    });
+
     it('deletes records and reports deletions in the change feed', async () => {
       const { store } = await factory.open();
       const a = await store.commit([{ op: 'put', kind: 'c', key: 'x', value: 1 }]);

@@ -19,7 +19,9 @@ export interface StoredRecord<V = unknown> {
 
 export type WriteOp =
   | { readonly op: 'put'; readonly kind: string; readonly key: string; readonly value: unknown; readonly ifRev?: number }
-  | { readonly op: 'delete'; readonly kind: string; readonly key: string; readonly ifRev?: number };
+  | { readonly op: 'delete'; readonly kind: string; readonly key: string; readonly ifRev?: number }
+  /** A read guard: writes nothing, fails the batch unless the record is still at `ifRev` (prevents write skew). */
+  | { readonly op: 'check'; readonly kind: string; readonly key: string; readonly ifRev: number };
 
 /** One entry of the change feed: a put, or a deletion (value undefined). */
 export interface Change {
@@ -28,6 +30,15 @@ export interface Change {
   readonly key: string;
   readonly value: unknown;
   readonly deleted: boolean;
+}
+
+export interface CommitOptions {
+  /**
+   * Commit only if this batch gets exactly this store revision (i.e. no other batch commits in between
+   * since the writer last looked); otherwise fail with StoreConflictError. Lets a writer that pipelines
+   * several batches predict their revisions and guard later batches on the writes of earlier ones.
+   */
+  readonly expectRev?: number;
 }
 
 export interface CommitResult {
@@ -58,7 +69,7 @@ export interface Store {
    * Atomically checks every guard, then applies every operation. Resolves only once the batch is durable
    * (fsync'd): callers acknowledge a request after this resolves and never before.
    */
-  commit(ops: readonly WriteOp[]): Promise<CommitResult>;
+  commit(ops: readonly WriteOp[], options?: CommitOptions): Promise<CommitResult>;
   /** Changes with revision > `afterRev`, oldest first, at most `limit`: the feed replicas and watchers follow. */
   changes(afterRev: number, limit: number): Promise<Change[]>;
   /** The latest committed revision. */

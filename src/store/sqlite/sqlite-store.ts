@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreConflictError } from '../types.js';
-import type { Change, CommitResult, Store, StoredRecord, WriteOp } from '../types.js';
+import type { Change, CommitOptions, CommitResult, Store, StoredRecord, WriteOp } from '../types.js';
 import { migrate } from './migrations.js';
 
 export interface SqliteStoreOptions {
@@ -12,6 +12,7 @@ export interface SqliteStoreOptions {
 
 interface PendingCommit {
   readonly ops: readonly WriteOp[];
+  readonly expectRev: number | undefined;
   readonly resolve: (r: CommitResult) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -84,9 +85,9 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ kind, key: r.key, rev: r.rev, value: JSON.parse(r.value) as V }));
   }
 
-  commit(ops: readonly WriteOp[]): Promise<CommitResult> {
+  commit(ops: readonly WriteOp[], options: CommitOptions = {}): Promise<CommitResult> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ ops, resolve, reject });
+      this.#queue.push({ ops, expectRev: options.expectRev, resolve, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         // setImmediate lets every request that is ready in this turn of the event loop join the batch.
@@ -108,6 +109,9 @@ export class SqliteStore implements Store {
         s.savepoint.run();
         try {
           const next = rev + 1;
+          if (pending.expectRev !== undefined && pending.expectRev !== next) {
+            throw new StoreConflictError('*', '*', pending.expectRev - 1, rev);
+          }
           this.#apply(pending.ops, next);
           s.release.run();
           rev = next;
@@ -146,6 +150,7 @@ export class SqliteStore implements Store {
         const actual = row?.rev ?? 0;
         if (actual !== op.ifRev) throw new StoreConflictError(op.kind, op.key, op.ifRev, actual);
       }
+      if (op.op === 'check') continue;
       if (op.op === 'put') {
         s.upsert.run(op.kind, op.key, JSON.stringify(op.value), rev);
         s.untomb.run(op.kind, op.key);

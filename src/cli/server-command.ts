@@ -1,0 +1,118 @@
+import { startServer } from '../app/server-app.js';
+import type { RunningServer } from '../app/server-app.js';
+import { compileServerConfig } from '../config/server-config.js';
+import type { ServerConfig, ServerFlags } from '../config/server-config.js';
+import { loadRootCredentials } from '../auth/root-credentials.js';
+import { createLogger } from '../util/log.js';
+import type { Command } from './main.js';
+
+const SERVER_OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string', short: 'p' },
+  'data-dir': { type: 'string' },
+  'account-id': { type: 'string' },
+  region: { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+} as const;
+
+const SERVER_FLAGS_HELP = `Options:
+  --host HOST          Address to listen on (env GANTRY_HOST; default 127.0.0.1)
+  -p, --port PORT      Port for the API, registry and agents (env GANTRY_PORT; default 7400; 0 = any free port)
+  --data-dir DIR       Where state is kept (env GANTRY_DATA_DIR; default ~/.local/share/gantry)
+  --account-id ID      12-digit account id used in every ARN (env GANTRY_ACCOUNT_ID; default 000000000000)
+  --region REGION      Region used in ARNs and signatures (env GANTRY_REGION; default us-east-1)
+  --log-level LEVEL    debug, info, warn or error (default info)
+  --log-format FORMAT  text or json (default text)
+  -h, --help           Show this help
+
+Credentials: GANTRY_ACCESS_KEY_ID and GANTRY_SECRET_ACCESS_KEY set the root access key; without them a key is
+generated on first start and kept in the data directory (see 'gantry credentials').`;
+
+export function serverCommand(name: 'server' | 'up'): Command {
+  return {
+    summary: 'Run the control plane: ECS API, embedded store',
+    usage: `Usage: gantry ${name} [options]\n\n${
+      name === 'up' ? 'Starts Gantry on this machine with an embedded SQLite store.' : 'Starts the Gantry control-plane server.'
+    }\n\n${SERVER_FLAGS_HELP}`,
+    options: SERVER_OPTIONS,
+    async run(values) {
+      const config = compileServerConfig(values as ServerFlags, process.env, process.stderr.isTTY);
+      const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+      const server = await startServer({ config, logger, env: process.env });
+      process.stdout.write(banner(server, config));
+      await untilSignal(logger, server);
+      return 0;
+    },
+  };
+}
+
+export const credentialsCommand: Command = {
+  summary: 'Print the root access key and the environment the AWS CLI needs',
+  usage: `Usage: gantry credentials [--data-dir DIR] [--region REGION] [--port PORT]
+
+Prints shell exports for the root access key kept in the data directory, and an example AWS CLI call.
+
+Options:
+  --data-dir DIR   The server's data directory (env GANTRY_DATA_DIR; default ~/.local/share/gantry)
+  --region REGION  Region to put in AWS_DEFAULT_REGION (default us-east-1)
+  -p, --port PORT  The server's port, for the example endpoint (default 7400)
+  --host HOST      The server's host (default 127.0.0.1)`,
+  options: { 'data-dir': { type: 'string' }, region: { type: 'string' }, port: { type: 'string', short: 'p' }, host: { type: 'string' } },
+  async run(values) {
+    const config = compileServerConfig(values as ServerFlags, process.env);
+    const creds = loadRootCredentials(config.dataDir, process.env);
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+    process.stdout.write(
+      [
+        `export AWS_ACCESS_KEY_ID=${creds.accessKeyId}`,
+        `export AWS_SECRET_ACCESS_KEY=${creds.secretAccessKey}`,
+        `export AWS_DEFAULT_REGION=${config.region}`,
+        `export AWS_ENDPOINT_URL=${url}`,
+        `# then: aws ecs list-clusters --endpoint-url ${url}`,
+        '',
+      ].join('\n'),
+    );
+    return 0;
+  },
+};
+
+function banner(server: RunningServer, config: ServerConfig): string {
+  const c = server.credentials;
+  const secretLine =
+    c.source === 'generated'
+      ? `  export AWS_SECRET_ACCESS_KEY=${c.secretAccessKey}`
+      : c.source === 'environment'
+        ? '  export AWS_SECRET_ACCESS_KEY=<the value of GANTRY_SECRET_ACCESS_KEY>'
+        : `  export AWS_SECRET_ACCESS_KEY=...   # run 'gantry credentials' to print it (kept in ${c.file})`;
+  return [
+    '',
+    `Gantry is running at ${server.url}  (region ${config.region}, account ${config.accountId})`,
+    `Data directory: ${config.dataDir}`,
+    c.source === 'generated' ? `A root access key was generated and saved to ${c.file} (readable only by you):` : 'Use it with the AWS CLI:',
+    `  export AWS_ACCESS_KEY_ID=${c.accessKeyId}`,
+    secretLine,
+    `  export AWS_DEFAULT_REGION=${config.region}`,
+    `  aws ecs create-cluster --cluster-name demo --endpoint-url ${server.url}`,
+    `  aws ecs list-clusters --endpoint-url ${server.url}`,
+    'Press Ctrl+C to stop.',
+    '',
+  ].join('\n');
+}
+
+function untilSignal(logger: ReturnType<typeof createLogger>, server: RunningServer): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info('shutting down', { signal });
+      server.close().then(resolve, (e: unknown) => {
+        logger.error('error during shutdown', { error: e });
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

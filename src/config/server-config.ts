@@ -1,0 +1,60 @@
+/**
+ * Server options, compiled once at the edge from flags and environment into one frozen, typed object
+ * (STYLE.md: Temporal's `WorkerOptions → CompiledWorkerOptions`). Nothing downstream reads process.env.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { LogLevel } from '../util/log.js';
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly logLevel: LogLevel;
+  readonly logFormat: 'text' | 'json';
+}
+
+export interface ServerFlags {
+  host?: string | undefined;
+  port?: string | undefined;
+  'data-dir'?: string | undefined;
+  'account-id'?: string | undefined;
+  region?: string | undefined;
+  'log-level'?: string | undefined;
+  'log-format'?: string | undefined;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** The per-user data directory: $GANTRY_DATA_DIR, else $XDG_DATA_HOME/gantry, else ~/.local/share/gantry. */
+export function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  if (env['GANTRY_DATA_DIR']) return resolve(env['GANTRY_DATA_DIR']);
+  const xdg = env['XDG_DATA_HOME'];
+  return join(xdg && xdg !== '' ? xdg : join(homedir(), '.local', 'share'), 'gantry');
+}
+
+export function compileServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv, isTty = false): ServerConfig {
+  const host = flags.host ?? env['GANTRY_HOST'] ?? '127.0.0.1';
+  const portText = flags.port ?? env['GANTRY_PORT'] ?? '7400';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) {
+    throw new ConfigError(`--port must be a TCP port number from 0 to 65535 (0 picks a free one); got '${portText}'.`);
+  }
+  const accountId = flags['account-id'] ?? env['GANTRY_ACCOUNT_ID'] ?? '000000000000';
+  if (!/^\d{12}$/.test(accountId)) throw new ConfigError(`--account-id must be 12 digits, like 123456789012; got '${accountId}'.`);
+  const region = flags.region ?? env['GANTRY_REGION'] ?? 'us-east-1';
+  if (!REGION.test(region)) throw new ConfigError(`--region must look like an AWS region, e.g. us-east-1 or eu-west-2; got '${region}'.`);
+  const logLevel = (flags['log-level'] ?? env['GANTRY_LOG_LEVEL'] ?? 'info') as LogLevel;
+  if (!LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LEVELS.join(', ')}; got '${logLevel}'.`);
+  const logFormat = flags['log-format'] ?? env['GANTRY_LOG_FORMAT'] ?? (isTty ? 'text' : 'text');
+  if (logFormat !== 'text' && logFormat !== 'json') throw new ConfigError(`--log-format must be text or json; got '${logFormat}'.`);
+  const dataDir = flags['data-dir'] !== undefined ? resolve(flags['data-dir']) : defaultDataDir(env);
+  return Object.freeze({ host, port, dataDir, accountId, region, logLevel, logFormat });
+}

@@ -1,0 +1,45 @@
+import { Kind } from '../domain/records.js';
+import type { ClusterRecord, ContainerInstanceRecord, TaskDefinitionFamilyRecord } from '../domain/records.js';
+import type { Catalog, Versioned } from './catalog.js';
+import { GroupIndex } from './group-index.js';
+
+/**
+ * Typed access to the ECS records in the catalog, with the secondary indexes the API reads
+ * (instances, tasks and services per cluster; revisions per family).
+ */
+export class EcsState {
+  readonly instancesByCluster: GroupIndex;
+  readonly tasksByCluster: GroupIndex;
+  readonly servicesByCluster: GroupIndex;
+  readonly revisionsByFamily: GroupIndex;
+
+  constructor(readonly catalog: Catalog) {
+    const byCluster = (v: unknown) => (v as { cluster: string }).cluster;
+    this.instancesByCluster = new GroupIndex(catalog, Kind.containerInstance, byCluster);
+    this.tasksByCluster = new GroupIndex(catalog, Kind.task, byCluster);
+    this.servicesByCluster = new GroupIndex(catalog, Kind.service, byCluster);
+    this.revisionsByFamily = new GroupIndex(catalog, Kind.taskDefinition, (v) => (v as { family: string }).family);
+  }
+
+  cluster(name: string): Versioned<ClusterRecord> | undefined {
+    return this.catalog.get<ClusterRecord>(Kind.cluster, name);
+  }
+
+  family(name: string): Versioned<TaskDefinitionFamilyRecord> | undefined {
+    return this.catalog.get<TaskDefinitionFamilyRecord>(Kind.taskDefinitionFamily, name);
+  }
+
+  instance(cluster: string, id: string): Versioned<ContainerInstanceRecord> | undefined {
+    return this.catalog.get<ContainerInstanceRecord>(Kind.containerInstance, instanceKey(cluster, id));
+  }
+
+  *instancesOf(cluster: string): Generator<Versioned<ContainerInstanceRecord>> {
+    for (const key of this.instancesByCluster.keys(cluster)) {
+      const v = this.catalog.get<ContainerInstanceRecord>(Kind.containerInstance, key);
+      if (v) yield v;
+    }
+  }
+}
+
+export const instanceKey = (cluster: string, id: string): string => `${cluster}/${id}`;
+export const taskDefinitionKey = (family: string, revision: number): string => `${family}:${revision}`;
