@@ -48,7 +48,7 @@ export async function startServer(deps: ServerAppDeps): Promise<RunningServer> {
   const rng = deps.rng ?? cryptoRng;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
-  const store = new SqliteStore({ path: join(config.dataDir, 'gantry.db') });
+  const store = await SqliteStore.open({ path: join(config.dataDir, 'gantry.db'), writer: config.storeWriter });
   const catalog = await Catalog.open(store, ECS_KINDS);
   const state = new EcsState(catalog);
   const arns = new Arns(config.region, config.accountId);

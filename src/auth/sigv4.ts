@@ -6,7 +6,8 @@
  * say which one wins and why. Everything here runs on every API request, so the common shape (`POST /`, no query,
  * a handful of single-valued headers) takes fast paths that avoid regexes, sorting and intermediate arrays.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
+import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { Protocol } from '../domain/errors.js';
 
 export interface IncomingSignedRequest {
@@ -80,7 +81,7 @@ export function verifySigV4(req: IncomingSignedRequest, opts: VerifyOptions, loo
   }
   let auth: AuthParts;
   if (authValues !== undefined) auth = parseAuthorizationHeader(authValues, headers);
-  else if (presigned) auth = parsePresignedQuery(params);
+  else if (presigned) auth = parsePresignedQuery(params, headers);
   else throw Protocol.missingAuthenticationToken('Missing Authentication Token');
 
   // The credential is the access key id followed by the scope; AWS insists on exactly five elements.
@@ -273,7 +274,7 @@ function parseAuthorizationHeader(values: string[], headers: IncomingSignedReque
   };
 }
 
-function parsePresignedQuery(params: readonly QueryParam[]): AuthParts {
+function parsePresignedQuery(params: readonly QueryParam[], headers: IncomingSignedRequest['headers']): AuthParts {
   const algorithm = paramValue(params, 'X-Amz-Algorithm');
   if (algorithm !== ALGORITHM) {
     throw Protocol.incompleteSignature(`X-Amz-Algorithm only supports '${ALGORITHM}'.`);
@@ -314,20 +315,21 @@ function parsePresignedQuery(params: readonly QueryParam[]): AuthParts {
     signedAt,
     dateHeader: undefined,
     expiresS,
-    // smithy hoists x-amz-* headers into the query when presigning, so the claimed hash may arrive either way.
-    claimedPayloadHash: paramValue(params, 'X-Amz-Content-Sha256'),
-    sessionToken: paramValue(params, 'X-Amz-Security-Token'),
+    // smithy hoists x-amz-* headers into the query when presigning (keeping their case) unless told not to, so the
+    // claimed hash may arrive either way.
+    claimedPayloadHash: paramValue(params, 'X-Amz-Content-Sha256', true) ?? headerValues(headers, 'x-amz-content-sha256')?.join(','),
+    sessionToken: paramValue(params, 'X-Amz-Security-Token', true),
   };
 }
 
 function checkTime(auth: AuthParts, opts: VerifyOptions): void {
   const maxSkewMs = opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
   const now = opts.nowMs;
-  const minutes = `${Math.round((maxSkewMs / 60_000) * 1000) / 1000} min.`;
+  const minutes = () => `${Math.round((maxSkewMs / 60_000) * 1000) / 1000} min.`;
   // AWS's wording; the JS SDK recognises InvalidSignatureException as clock skew and corrects from our Date header.
   if (auth.signedAt - now > maxSkewMs) {
     throw Protocol.invalidSignature(
-      `Signature not yet current: ${auth.longDate} is still later than ${formatAmzDate(now + maxSkewMs)} (${formatAmzDate(now)} + ${minutes})`,
+      `Signature not yet current: ${auth.longDate} is still later than ${formatAmzDate(now + maxSkewMs)} (${formatAmzDate(now)} + ${minutes()})`,
     );
   }
   if (auth.presigned) {
@@ -339,13 +341,13 @@ function checkTime(auth: AuthParts, opts: VerifyOptions): void {
     }
   } else if (now - auth.signedAt > maxSkewMs) {
     throw Protocol.invalidSignature(
-      `Signature expired: ${auth.longDate} is now earlier than ${formatAmzDate(now - maxSkewMs)} (${formatAmzDate(now)} - ${minutes})`,
+      `Signature expired: ${auth.longDate} is now earlier than ${formatAmzDate(now - maxSkewMs)} (${formatAmzDate(now)} - ${minutes()})`,
     );
   }
 }
 
-function signatureMatches(provided: Buffer, key: Buffer, longDate: string, scope: string, canonicalRequest: string): boolean {
-  const digest = createHash('sha256').update(canonicalRequest).digest('hex');
+function signatureMatches(provided: Buffer, key: KeyObject, longDate: string, scope: string, canonicalRequest: string): boolean {
+  const digest = sha256Hex(canonicalRequest);
   const expected = createHmac('sha256', key)
     .update(ALGORITHM + '\n' + longDate + '\n' + scope + '\n' + digest)
     .digest();
@@ -356,9 +358,10 @@ function signatureMatches(provided: Buffer, key: Buffer, longDate: string, scope
 // Signing keys. Deriving one costs four HMACs; a client signs thousands of requests with the same key per day.
 
 const KEY_CACHE_MAX = 256;
-const keyCache = new Map<string, Buffer>();
+/** KeyObjects rather than Buffers: createHmac skips importing the key each time (about a third faster). */
+const keyCache = new Map<string, KeyObject>();
 
-function signingKey(secret: string, date: string, region: string, service: string): Buffer {
+function signingKey(secret: string, date: string, region: string, service: string): KeyObject {
   // The secret is part of the cache key so that a rotated secret never reuses a key derived from the old one.
   const cacheKey = date + '\n' + region + '\n' + service + '\n' + secret;
   const cached = keyCache.get(cacheKey);
@@ -366,7 +369,7 @@ function signingKey(secret: string, date: string, region: string, service: strin
   const kDate = createHmac('sha256', 'AWS4' + secret).update(date).digest();
   const kRegion = createHmac('sha256', kDate).update(region).digest();
   const kService = createHmac('sha256', kRegion).update(service).digest();
-  const kSigning = createHmac('sha256', kService).update(TERMINATOR).digest();
+  const kSigning = createSecretKey(createHmac('sha256', kService).update(TERMINATOR).digest());
   // Oldest-first eviction is enough: live keys are re-derived at most once per eviction, and the map stays small.
   if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
   keyCache.set(cacheKey, kSigning);
@@ -374,8 +377,14 @@ function signingKey(secret: string, date: string, region: string, service: strin
 }
 
 function bodySha256(body: Buffer): string {
-  return body.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(body).digest('hex');
+  return body.length === 0 ? EMPTY_SHA256 : sha256Hex(body);
 }
+
+/** crypto.hash (Node >= 20.12) digests in one call, about twice as fast as createHash for inputs this small. */
+const sha256Hex: (data: string | Buffer) => string =
+  typeof nodeCrypto.hash === 'function'
+    ? (data) => nodeCrypto.hash('sha256', data, 'hex')
+    : (data) => createHash('sha256').update(data).digest('hex');
 
 // ---------------------------------------------------------------------------------------------------------------
 // Headers
@@ -506,14 +515,20 @@ function compareParams(a: QueryParam, b: QueryParam): number {
   return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
 }
 
-function findParam(params: readonly QueryParam[], key: string): QueryParam | undefined {
-  for (let i = 0; i < params.length; i++) if (params[i]!.key === key) return params[i];
+function findParam(params: readonly QueryParam[], key: string, anyCase = false): QueryParam | undefined {
+  for (let i = 0; i < params.length; i++) {
+    const k = params[i]!.key;
+    if (k === key || (anyCase && k.length === key.length && k.toLowerCase() === key.toLowerCase())) return params[i];
+  }
   return undefined;
 }
 
-/** The decoded value of a parameter whose name is made of unreserved characters (so its canonical form is itself). */
-function paramValue(params: readonly QueryParam[], key: string): string | undefined {
-  const p = findParam(params, key);
+/**
+ * The decoded value of a parameter whose name is made of unreserved characters (so its canonical form is itself).
+ * `anyCase` is for headers that a presigner hoisted into the query under whatever case the caller gave them.
+ */
+function paramValue(params: readonly QueryParam[], key: string, anyCase = false): string | undefined {
+  const p = findParam(params, key, anyCase);
   if (p === undefined) return undefined;
   try {
     return decodeURIComponent(p.value);

@@ -14,6 +14,7 @@ const SERVER_OPTIONS = {
   region: { type: 'string' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
+  'store-writer': { type: 'string' },
 } as const;
 
 const SERVER_FLAGS_HELP = `Options:
@@ -24,6 +25,8 @@ const SERVER_FLAGS_HELP = `Options:
   --region REGION      Region used in ARNs and signatures (env GANTRY_REGION; default us-east-1)
   --log-level LEVEL    debug, info, warn or error (default info)
   --log-format FORMAT  text or json (default text)
+  --store-writer MODE  inline (default; best when fsync is fast) or thread (commits on a writer thread, for
+                       slow disks: the event loop keeps serving while fsync runs)
   -h, --help           Show this help
 
 Credentials: GANTRY_ACCESS_KEY_ID and GANTRY_SECRET_ACCESS_KEY set the root access key; without them a key is

@@ -14,6 +14,11 @@ export interface ServerConfig {
   readonly region: string;
   readonly logLevel: LogLevel;
   readonly logFormat: 'text' | 'json';
+  /**
+   * Where SQLite commits run: 'inline' on the event loop (lowest latency when fsync is fast, as on local
+   * SSDs) or 'thread' on a writer thread (keeps the event loop free when fsync is slow, as on network disks).
+   */
+  readonly storeWriter: 'inline' | 'thread';
 }
 
 export interface ServerFlags {
@@ -24,6 +29,7 @@ export interface ServerFlags {
   region?: string | undefined;
   'log-level'?: string | undefined;
   'log-format'?: string | undefined;
+  'store-writer'?: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -56,5 +62,7 @@ export function compileServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv, 
   const logFormat = flags['log-format'] ?? env['GANTRY_LOG_FORMAT'] ?? (isTty ? 'text' : 'text');
   if (logFormat !== 'text' && logFormat !== 'json') throw new ConfigError(`--log-format must be text or json; got '${logFormat}'.`);
   const dataDir = flags['data-dir'] !== undefined ? resolve(flags['data-dir']) : defaultDataDir(env);
-  return Object.freeze({ host, port, dataDir, accountId, region, logLevel, logFormat });
+  const storeWriter = flags['store-writer'] ?? env['GANTRY_STORE_WRITER'] ?? 'inline';
+  if (storeWriter !== 'inline' && storeWriter !== 'thread') throw new ConfigError(`--store-writer must be inline or thread; got '${storeWriter}'.`);
+  return Object.freeze({ host, port, dataDir, accountId, region, logLevel, logFormat, storeWriter });
 }

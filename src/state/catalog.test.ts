@@ -6,7 +6,7 @@ import { Catalog, checkOp, putOp } from './catalog.js';
 import { GroupIndex } from './group-index.js';
 
 async function open() {
-  const store = new SqliteStore({ path: ':memory:' });
+  const store = await SqliteStore.open({ path: ':memory:' });
   let commits = 0;
   let conflicts = 0;
   const counting: Store = {

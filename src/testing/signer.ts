@@ -41,6 +41,11 @@ export interface SignInput {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly date?: Date;
+  /**
+   * Sign (and send) `x-amz-content-sha256`, as the JS SDK does (default). With false, the request is signed the way
+   * the CLI and boto3 sign it: content-type;host;x-amz-date;x-amz-target, the body covered only by the signature.
+   */
+  readonly applyChecksum?: boolean;
 }
 
 export interface SignedRequest {
@@ -56,7 +61,7 @@ export async function signJsonRequest(input: SignInput): Promise<SignedRequest> 
     region: input.region,
     credentials: { accessKeyId: input.accessKeyId, secretAccessKey: input.secretAccessKey },
     sha256: NodeSha256,
-    applyChecksum: true,
+    applyChecksum: input.applyChecksum ?? true,
   });
   const signed = await signer.sign(
     {

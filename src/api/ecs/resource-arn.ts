@@ -1,8 +1,9 @@
 /**
- * Resource ARNs (ECS-SEMANTICS.md §8.4) → the catalog record they name. Tagging is the first user; anything that
- * takes a bare `resourceArn` (authorization on resources, events) needs the same mapping, so it lives here once.
+ * ARNs of the taggable ECS resources (ECS-SEMANTICS.md §8.4) → the catalog record they name. Tagging is the
+ * first user; anything else that takes a bare `resourceArn` (resource-level authorization, events) needs the
+ * same mapping, so it lives here once.
  *
- * Only the long format is accepted: Gantry never issued short ARNs, and ECS itself refuses them for tagging
+ * Only the long format is accepted: Gantry never issues short ARNs, and ECS itself refuses them for tagging
  * ("Long arn format must be used for tagging operations").
  */
 import { NAME_PATTERN, parseArn } from '../../domain/arn.js';
@@ -106,5 +107,5 @@ export function resolveResourceArn(arns: Arns, arn: string): ResourceRef {
 }
 
 function longFormatRequired(arn: string, type: string) {
-  return Ecs.invalidParameter(`Long arn format must be used for tagging operations: '${arn}' should end in ${LONG_FORMAT[type] ?? type}.`);
+  return Ecs.invalidParameter(`Long arn format must be used: '${arn}' is a legacy short ARN; the long form ends in ${LONG_FORMAT[type] ?? type}.`);
 }

@@ -30,7 +30,7 @@ export interface TestEcs {
 }
 
 export async function createTestEcs(opts: { startMs?: number; seed?: number } = {}): Promise<TestEcs> {
-  const store = new SqliteStore({ path: ':memory:' });
+  const store = await SqliteStore.open({ path: ':memory:' });
   const catalog = await Catalog.open(store, ECS_KINDS);
   let now = opts.startMs ?? Date.UTC(2026, 0, 1);
   const deps: EcsDeps = {

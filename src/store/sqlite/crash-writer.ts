@@ -7,7 +7,7 @@ import { SqliteStore } from './sqlite-store.js';
 
 const path = process.argv[2];
 if (path === undefined) throw new Error('usage: crash-writer <db-path>');
-const store = new SqliteStore({ path });
+const store = await SqliteStore.open({ path });
 let next = 0;
 async function writer(): Promise<void> {
   for (;;) {

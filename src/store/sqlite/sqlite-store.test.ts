@@ -19,7 +19,13 @@ function tempDb(): string {
 storeContract('sqlite', {
   async open() {
     const path = tempDb();
-    return { store: new SqliteStore({ path }), reopen: async () => new SqliteStore({ path }) };
+    return { store: await SqliteStore.open({ path }), reopen: () => SqliteStore.open({ path }) };
+  },
+});
+
+storeContract('sqlite in memory (inline writer)', {
+  async open() {
+    return { store: await SqliteStore.open({ path: ':memory:' }) };
   },
 });
 
@@ -50,7 +56,7 @@ describe('SqliteStore durability', () => {
       });
     });
     await new Promise((r) => child.once('exit', r).once('close', r));
-    const store = new SqliteStore({ path });
+    const store = await SqliteStore.open({ path });
     const rows = await store.load<{ n: number }>('crash');
     const present = new Set(rows.map((r) => r.value.n));
     const missing = acked.filter((n) => !present.has(n));

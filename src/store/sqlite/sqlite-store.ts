@@ -1,78 +1,72 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { StoreConflictError } from '../types.js';
+import { Worker } from 'node:worker_threads';
 import type { Change, CommitOptions, CommitResult, Store, StoredRecord, WriteOp } from '../types.js';
+import { BatchWriter, openDatabase, serialise, toError } from './batch-writer.js';
+import type { Outcome, SerialCommit } from './batch-writer.js';
 import { migrate } from './migrations.js';
+import type { WriterMessage } from './writer-worker.js';
 
 export interface SqliteStoreOptions {
   /** Database file; ':memory:' for tests that do not need durability. */
   readonly path: string;
+  /** Commit on a writer thread (default) or on the calling thread. */
+  readonly writer?: 'thread' | 'inline';
 }
 
-interface PendingCommit {
-  readonly ops: readonly WriteOp[];
-  readonly expectRev: number | undefined;
+interface Waiter {
   readonly resolve: (r: CommitResult) => void;
   readonly reject: (e: unknown) => void;
 }
 
+/** Where commits go: the writer thread for files, an inline group-committer for in-memory databases. */
+interface Writer {
+  submit(commit: SerialCommit): Promise<CommitResult>;
+  close(): Promise<void>;
+}
+
 /**
  * The embedded store: SQLite in WAL mode with `synchronous=FULL`, so a commit is on disk before it is
- * acknowledged and survives `kill -9` or power loss.
- *
- * Group commit: callers that commit while a transaction is being written queue up, and the next flush
- * writes all of them in one SQLite transaction with one fsync. Each caller's batch runs inside its own
- * savepoint, so a failed guard rolls back that batch alone. Under concurrency this turns N fsyncs into one,
- * which is where durable-write throughput comes from.
+ * acknowledged and survives `kill -9` or power loss. Commits are group-committed (see BatchWriter) on a
+ * writer thread; reads use a separate connection on the calling thread and see committed data only.
  */
 export class SqliteStore implements Store {
   readonly backend = 'sqlite';
-  readonly #db: Database.Database;
-  readonly #queue: PendingCommit[] = [];
-  #flushScheduled = false;
+  readonly #reader: Database.Database;
+  readonly #writer: Writer;
+  readonly #stmt;
   #rev: number;
-  readonly #stmt: ReturnType<SqliteStore['prepare']>;
 
-  constructor(opts: SqliteStoreOptions) {
-    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
-    this.#db = new Database(opts.path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = FULL');
-    this.#db.pragma('foreign_keys = ON');
-    this.#db.pragma('busy_timeout = 5000');
-    migrate(this.#db);
-    this.#stmt = this.prepare();
-    this.#rev = (this.#stmt.maxRev.get() as { rev: number | null }).rev ?? 0;
-  }
-
-  private prepare() {
-    const db = this.#db;
-    return {
-      get: db.prepare('SELECT rev, value FROM records WHERE kind = ? AND key = ?'),
-      load: db.prepare('SELECT key, rev, value FROM records WHERE kind = ? ORDER BY key'),
-      upsert: db.prepare(
-        'INSERT INTO records (kind, key, value, rev) VALUES (?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, rev = excluded.rev',
-      ),
-      del: db.prepare('DELETE FROM records WHERE kind = ? AND key = ?'),
-      tombstone: db.prepare(
-        'INSERT INTO tombstones (kind, key, rev) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET rev = excluded.rev',
-      ),
-      untomb: db.prepare('DELETE FROM tombstones WHERE kind = ? AND key = ?'),
-      maxRev: db.prepare('SELECT MAX(rev) AS rev FROM (SELECT MAX(rev) AS rev FROM records UNION ALL SELECT MAX(rev) FROM tombstones UNION ALL SELECT rev FROM meta_rev)'),
-      setRev: db.prepare('INSERT INTO meta_rev (id, rev) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET rev = excluded.rev'),
-      changes: db.prepare(
+  private constructor(reader: Database.Database, writer: Writer, rev: number) {
+    this.#reader = reader;
+    this.#writer = writer;
+    this.#rev = rev;
+    this.#stmt = {
+      get: reader.prepare('SELECT rev, value FROM records WHERE kind = ? AND key = ?'),
+      load: reader.prepare('SELECT key, rev, value FROM records WHERE kind = ? ORDER BY key'),
+      changes: reader.prepare(
         `SELECT rev, kind, key, value, 0 AS deleted FROM records WHERE rev > ?
          UNION ALL SELECT rev, kind, key, NULL AS value, 1 AS deleted FROM tombstones WHERE rev > ?
          ORDER BY rev, kind, key LIMIT ?`,
       ),
-      begin: db.prepare('BEGIN IMMEDIATE'),
-      commit: db.prepare('COMMIT'),
-      rollback: db.prepare('ROLLBACK'),
-      savepoint: db.prepare('SAVEPOINT batch'),
-      release: db.prepare('RELEASE batch'),
-      rollbackTo: db.prepare('ROLLBACK TO batch'),
+      revision: reader.prepare('SELECT MAX(rev) AS rev FROM (SELECT MAX(rev) AS rev FROM records UNION ALL SELECT MAX(rev) FROM tombstones UNION ALL SELECT rev FROM meta_rev)'),
     };
+  }
+
+  static async open(opts: SqliteStoreOptions): Promise<SqliteStore> {
+    if (opts.path === ':memory:' || opts.writer === 'inline') {
+      if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+      const db = openDatabase(Database, opts.path);
+      migrate(db);
+      const writer = new InlineWriter(new BatchWriter(db));
+      return new SqliteStore(db, writer, writer.revision);
+    }
+    mkdirSync(dirname(opts.path), { recursive: true });
+    const { writer, rev } = await ThreadWriter.start(opts.path);
+    // The writer thread has run the migrations; the reader opens the migrated database.
+    const reader = openDatabase(Database, opts.path, true);
+    return new SqliteStore(reader, writer, rev);
   }
 
   async get<V>(kind: string, key: string): Promise<StoredRecord<V> | undefined> {
@@ -85,104 +79,130 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ kind, key: r.key, rev: r.rev, value: JSON.parse(r.value) as V }));
   }
 
-  commit(ops: readonly WriteOp[], options: CommitOptions = {}): Promise<CommitResult> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ ops, expectRev: options.expectRev, resolve, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        // setImmediate lets every request that is ready in this turn of the event loop join the batch.
-        setImmediate(() => this.#flush());
-      }
-    });
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false;
-    const batch = this.#queue.splice(0, this.#queue.length);
-    if (batch.length === 0) return;
-    const outcomes: ({ ok: true; rev: number } | { ok: false; error: unknown })[] = [];
-    let rev = this.#rev;
-    const s = this.#stmt;
-    try {
-      s.begin.run();
-      for (const pending of batch) {
-        s.savepoint.run();
-        try {
-          const next = rev + 1;
-          if (pending.expectRev !== undefined && pending.expectRev !== next) {
-            throw new StoreConflictError('*', '*', pending.expectRev - 1, rev);
-          }
-          this.#apply(pending.ops, next);
-          s.release.run();
-          rev = next;
-          outcomes.push({ ok: true, rev: next });
-        } catch (error) {
-          s.rollbackTo.run();
-          s.release.run();
-          outcomes.push({ ok: false, error });
-        }
-      }
-      if (rev !== this.#rev) s.setRev.run(rev);
-      s.commit.run();
-    } catch (error) {
-      // The transaction itself failed (disk full, I/O error): nothing in it is durable, so nobody is acknowledged.
-      try {
-        if (this.#db.inTransaction) s.rollback.run();
-      } catch {
-        /* the original error is the one to report */
-      }
-      for (const p of batch) p.reject(error);
-      return;
-    }
-    this.#rev = rev;
-    batch.forEach((p, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) p.resolve({ rev: o.rev });
-      else p.reject(o.error);
-    });
-  }
-
-  #apply(ops: readonly WriteOp[], rev: number): void {
-    const s = this.#stmt;
-    for (const op of ops) {
-      if (op.ifRev !== undefined) {
-        const row = s.get.get(op.kind, op.key) as { rev: number } | undefined;
-        const actual = row?.rev ?? 0;
-        if (actual !== op.ifRev) throw new StoreConflictError(op.kind, op.key, op.ifRev, actual);
-      }
-      if (op.op === 'check') continue;
-      if (op.op === 'put') {
-        s.upsert.run(op.kind, op.key, JSON.stringify(op.value), rev);
-        s.untomb.run(op.kind, op.key);
-      } else {
-        const r = s.del.run(op.kind, op.key);
-        if (r.changes > 0) s.tombstone.run(op.kind, op.key, rev);
-      }
-    }
+  async commit(ops: readonly WriteOp[], options: CommitOptions = {}): Promise<CommitResult> {
+    const commit: SerialCommit = options.expectRev === undefined ? { ops: serialise(ops) } : { ops: serialise(ops), expectRev: options.expectRev };
+    const result = await this.#writer.submit(commit);
+    if (result.rev > this.#rev) this.#rev = result.rev;
+    return result;
   }
 
   async changes(afterRev: number, limit: number): Promise<Change[]> {
     const rows = this.#stmt.changes.all(afterRev, afterRev, limit) as {
       rev: number; kind: string; key: string; value: string | null; deleted: number;
     }[];
-    return rows.map((r) => ({
-      rev: r.rev,
-      kind: r.kind,
-      key: r.key,
-      deleted: r.deleted === 1,
-      value: r.value === null ? undefined : JSON.parse(r.value),
-    }));
+    return rows.map((r) => ({ rev: r.rev, kind: r.kind, key: r.key, deleted: r.deleted === 1, value: r.value === null ? undefined : JSON.parse(r.value) }));
   }
 
   async revision(): Promise<number> {
-    return this.#rev;
+    const row = this.#stmt.revision.get() as { rev: number | null };
+    return Math.max(this.#rev, row.rev ?? 0);
   }
 
   async close(): Promise<void> {
-    // Drain queued commits first: they were promised durability.
-    while (this.#queue.length > 0 || this.#flushScheduled) {
-      await new Promise<void>((r) => setImmediate(r));
+    await this.#writer.close();
+    this.#reader.close();
+  }
+}
+
+function settle(waiter: Waiter | undefined, outcome: Outcome | undefined): void {
+  if (!waiter) return;
+  if (outcome?.ok) waiter.resolve({ rev: outcome.rev });
+  else waiter.reject(outcome ? toError(outcome) : new Error('commit outcome missing'));
+}
+
+/** Group commit on the calling thread, for ':memory:' databases (tests), which a thread cannot share. */
+class InlineWriter implements Writer {
+  readonly #queue: { commit: SerialCommit; waiter: Waiter }[] = [];
+  #scheduled = false;
+  constructor(private readonly writer: BatchWriter) {}
+  get revision(): number {
+    return this.writer.revision;
+  }
+  submit(commit: SerialCommit): Promise<CommitResult> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ commit, waiter: { resolve, reject } });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+  #flush(): void {
+    this.#scheduled = false;
+    const batch = this.#queue.splice(0, this.#queue.length);
+    let outcomes: Outcome[];
+    try {
+      outcomes = this.writer.write(batch.map((b) => b.commit));
+    } catch (e) {
+      for (const b of batch) b.waiter.reject(e);
+      return;
     }
-    this.#db.close();
+    batch.forEach((b, i) => settle(b.waiter, outcomes[i]));
+  }
+  async close(): Promise<void> {
+    while (this.#queue.length > 0 || this.#scheduled) await new Promise<void>((r) => setImmediate(r));
+  }
+}
+
+/** Commits on the writer thread (writer-worker.ts), so fsync never blocks the event loop. */
+class ThreadWriter implements Writer {
+  readonly #waiters = new Map<number, Waiter>();
+  #nextId = 1;
+  #closed: Promise<void> | undefined;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (m: WriterMessage) => {
+      if (m.type === 'results') {
+        m.ids.forEach((id, i) => {
+          settle(this.#waiters.get(id), m.outcomes[i]);
+          this.#waiters.delete(id);
+        });
+      } else if (m.type === 'failed') {
+        for (const id of m.ids) {
+          this.#waiters.get(id)?.reject(new Error(`store write failed: ${m.message}`));
+          this.#waiters.delete(id);
+        }
+      }
+    });
+    worker.on('error', (e) => this.#failAll(e));
+    worker.on('exit', () => this.#failAll(new Error('the store writer thread exited')));
+  }
+
+  static start(path: string): Promise<{ writer: ThreadWriter; rev: number }> {
+    const worker = new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: { path } });
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      worker.once('error', onError);
+      worker.once('message', (m: WriterMessage) => {
+        worker.off('error', onError);
+        if (m.type !== 'ready') return reject(new Error('store writer thread did not start'));
+        resolve({ writer: new ThreadWriter(worker), rev: m.rev });
+      });
+    });
+  }
+
+  #failAll(e: unknown): void {
+    for (const w of this.#waiters.values()) w.reject(e);
+    this.#waiters.clear();
+  }
+
+  submit(commit: SerialCommit): Promise<CommitResult> {
+    if (this.#closed) return Promise.reject(new Error('the store is closed'));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#waiters.set(id, { resolve, reject });
+      this.worker.postMessage({ id, commit });
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      // Wait for commits already handed over: they were promised durability.
+      while (this.#waiters.size > 0) await new Promise((r) => setTimeout(r, 1));
+      const exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
+      this.worker.postMessage({ type: 'close' });
+      await exited;
+    })();
+    return this.#closed;
   }
 }
