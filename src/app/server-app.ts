@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { ecsOperations } from '../api/ecs/index.js';
+import { reapDeletedTaskDefinitions } from '../api/ecs/task-definitions.js';
 import { CredentialRegistry } from '../auth/principals.js';
 import type { Principal } from '../auth/principals.js';
 import { loadRootCredentials } from '../auth/root-credentials.js';
@@ -79,6 +80,12 @@ export async function startServer(deps: ServerAppDeps): Promise<RunningServer> {
     logger,
     health: () => ({ status: 'ok', version: VERSION, store: store.backend, uptimeSeconds: Math.round((clock.now() - startedAt) / 1000) }),
   });
+  // Housekeeping: deleted task definitions leave once nothing uses them.
+  const housekeeping = setInterval(() => {
+    reapDeletedTaskDefinitions(state).catch((e: unknown) => logger.warn('task definition cleanup failed', { error: e }));
+  }, 60_000);
+  housekeeping.unref();
+
   const address = await frontDoor.listen(config.host, config.port);
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${hostForUrl}:${address.port}`;
@@ -90,6 +97,7 @@ export async function startServer(deps: ServerAppDeps): Promise<RunningServer> {
     credentials,
     store,
     close: async () => {
+      clearInterval(housekeeping);
       await frontDoor.close();
       await store.close();
     },

@@ -3,13 +3,17 @@
  * the model that is missing here answers UnsupportedFeatureException (see docs/compatibility.md).
  */
 import { AccountSettingOperations } from './account-settings.js';
+import { AttributeOperations } from './attributes.js';
 import { ClusterOperations } from './clusters.js';
+import { ContainerInstanceOperations } from './container-instances.js';
 import type { EcsDeps, OperationTable } from './context.js';
 import { TaggingOperations } from './tagging.js';
 import { TaskDefinitionOperations } from './task-definitions.js';
 
 export function ecsOperations(deps: EcsDeps): OperationTable {
   const clusters = new ClusterOperations(deps);
+  const containerInstances = new ContainerInstanceOperations(deps);
+  const attributes = new AttributeOperations(deps);
   const taskDefinitions = new TaskDefinitionOperations(deps);
   const tagging = new TaggingOperations(deps);
   const accountSettings = new AccountSettingOperations(deps);
@@ -33,5 +37,13 @@ export function ecsOperations(deps: EcsDeps): OperationTable {
     PutAccountSettingDefault: accountSettings.PutAccountSettingDefault,
     DeleteAccountSetting: accountSettings.DeleteAccountSetting,
     ListAccountSettings: accountSettings.ListAccountSettings,
+    RegisterContainerInstance: containerInstances.RegisterContainerInstance,
+    DeregisterContainerInstance: containerInstances.DeregisterContainerInstance,
+    DescribeContainerInstances: containerInstances.DescribeContainerInstances,
+    ListContainerInstances: containerInstances.ListContainerInstances,
+    UpdateContainerInstancesState: containerInstances.UpdateContainerInstancesState,
+    PutAttributes: attributes.PutAttributes,
+    DeleteAttributes: attributes.DeleteAttributes,
+    ListAttributes: attributes.ListAttributes,
   } as OperationTable;
 }
