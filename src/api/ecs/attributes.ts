@@ -11,7 +11,7 @@ import type { Attribute, DeleteAttributesRequest, ListAttributesRequest, PutAttr
 import { Ecs } from '../../domain/errors.js';
 import { Kind } from '../../domain/records.js';
 import type { ContainerInstanceRecord } from '../../domain/records.js';
-import { putOp } from '../../state/catalog.js';
+import { checkOp, putOp } from '../../state/catalog.js';
 import type { Versioned } from '../../state/catalog.js';
 import { instanceKey } from '../../state/ecs-state.js';
 import type { WriteOp } from '../../store/types.js';
@@ -130,7 +130,8 @@ export class AttributeOperations {
   ): Promise<{ attributes: Attribute[] }> {
     const { state, arns } = this.deps;
     await state.catalog.transact(() => {
-      const cluster = activeCluster(state, arns, clusterRef).value.clusterName;
+      const clusterRead = activeCluster(state, arns, clusterRef);
+      const cluster = clusterRead.value.clusterName;
       const byInstance = new Map<string, { read: Versioned<ContainerInstanceRecord>; mine: InstanceAttribute[] }>();
       for (const { attribute, target, echo } of items) {
         const read = target.cluster === undefined || target.cluster === cluster ? state.instance(cluster, target.id) : undefined;
@@ -152,6 +153,7 @@ export class AttributeOperations {
         const value: ContainerInstanceRecord = { ...cur, attributes, version: cur.version + 1 };
         ops.push(putOp(Kind.containerInstance, instanceKey(cluster, cur.id), value, read));
       }
+      if (ops.length > 0) ops.push(checkOp(Kind.cluster, cluster, clusterRead));
       return { ops, result: undefined };
     });
     return { attributes: items.map((i) => echoOf(i.echo)) };

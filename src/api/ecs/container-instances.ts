@@ -28,7 +28,7 @@ import type { ContainerInstanceRecord, ContainerInstanceStatus, Wire } from '../
 import { instanceTaskCounts, remainingResources } from '../../domain/resources.js';
 import type { TaskReservation } from '../../domain/resources.js';
 import { mergeTags, validateTags } from '../../domain/tags.js';
-import { putOp } from '../../state/catalog.js';
+import { checkOp, putOp } from '../../state/catalog.js';
 import type { Versioned } from '../../state/catalog.js';
 import { instanceKey } from '../../state/ecs-state.js';
 import type { EcsState } from '../../state/ecs-state.js';
@@ -180,7 +180,10 @@ export class ContainerInstanceOperations {
     const now = clock.now();
 
     const record = await state.catalog.transact(() => {
-      const cluster = activeCluster(state, arns, input.cluster).value.clusterName;
+      const clusterRead = activeCluster(state, arns, input.cluster);
+      const cluster = clusterRead.value.clusterName;
+      // Every write below depends on the cluster staying ACTIVE (a concurrent DeleteCluster must not win).
+      const clusterGuard = checkOp(Kind.cluster, cluster, clusterRead);
       if (reregister) {
         const cur = this.reregistrationTarget(cluster, reregister, input.containerInstanceArn!);
         // The agent retries a registration with the same token: the retry gets what the first attempt did.
@@ -202,7 +205,7 @@ export class ContainerInstanceOperations {
           lastHeartbeatMs: now,
           ...(clientToken !== undefined ? { clientToken } : {}),
         };
-        return { ops: [putOp(Kind.containerInstance, instanceKey(cluster, value.id), value, cur)], result: value };
+        return { ops: [clusterGuard, putOp(Kind.containerInstance, instanceKey(cluster, value.id), value, cur)], result: value };
       }
       // A registration token fixes the instance id, so concurrent retries race for one key: exactly one creates
       // the instance and the others, deciding again, find it.
@@ -227,7 +230,7 @@ export class ContainerInstanceOperations {
         lastHeartbeatMs: now,
         ...(clientToken !== undefined ? { clientToken } : {}),
       };
-      return { ops: [putOp(Kind.containerInstance, instanceKey(cluster, id), value, undefined)], result: value };
+      return { ops: [clusterGuard, putOp(Kind.containerInstance, instanceKey(cluster, id), value, undefined)], result: value };
     });
     return { containerInstance: this.view(record, this.tasksOf(record), { tags: true, health: false }) };
   };
@@ -236,7 +239,8 @@ export class ContainerInstanceOperations {
     const { state, arns, clock } = this.deps;
     const ref = input.containerInstance ?? '';
     const record = await state.catalog.transact(() => {
-      const cluster = activeCluster(state, arns, input.cluster).value.clusterName;
+      const clusterRead = activeCluster(state, arns, input.cluster);
+      const cluster = clusterRead.value.clusterName;
       const cur = findInstance(state, arns, cluster, ref);
       if (!cur) throw instanceNotFound(ref, cluster);
       // Deregistration is final; repeating it changes nothing.
@@ -248,7 +252,7 @@ export class ContainerInstanceOperations {
         );
       }
       const value: ContainerInstanceRecord = { ...cur.value, status: 'INACTIVE', version: cur.value.version + 1 };
-      const ops: WriteOp[] = [putOp(Kind.containerInstance, instanceKey(cluster, value.id), value, cur)];
+      const ops: WriteOp[] = [checkOp(Kind.cluster, cluster, clusterRead), putOp(Kind.containerInstance, instanceKey(cluster, value.id), value, cur)];
       // Forced: the tasks are orphaned. Their containers keep running on the host, but ECS no longer tracks or
       // counts them, so a service starts replacements elsewhere. Guarded like the instance, so a concurrent
       // state report from the agent makes this decision run again rather than be overwritten.
@@ -310,7 +314,8 @@ export class ContainerInstanceOperations {
       );
     }
     const { records, failures } = await state.catalog.transact(() => {
-      const cluster = activeCluster(state, arns, input.cluster).value.clusterName;
+      const clusterRead = activeCluster(state, arns, input.cluster);
+      const cluster = clusterRead.value.clusterName;
       const records: ContainerInstanceRecord[] = [];
       const failures: Failure[] = [];
       const ops: WriteOp[] = [];
@@ -333,6 +338,7 @@ export class ContainerInstanceOperations {
         ops.push(putOp(Kind.containerInstance, instanceKey(cluster, value.id), value, cur));
         records.push(value);
       }
+      if (ops.length > 0) ops.push(checkOp(Kind.cluster, cluster, clusterRead));
       return { ops, result: { records, failures } };
     });
     const tasks = records.length > 0 ? tasksByInstance(state, records[0]!.cluster) : new Map<string, PlacedTaskRead[]>();
