@@ -29,6 +29,7 @@ import {
   assertBotoError,
   assertCliError,
   assertEpochSecondsNow,
+  assertIsoNow,
   assertNoDuplicates,
   assertSdkError,
   botoOk,
@@ -179,15 +180,31 @@ const ERROR_CASES: readonly ErrorCase[] = [
   { name: 'describe revision 0', op: 'DescribeTaskDefinition', params: { taskDefinition: 'e-nosuchfamily:0' }, code: 'ClientException' },
   { name: 'deregister without a revision', op: 'DeregisterTaskDefinition', params: { taskDefinition: 'e-web' }, code: 'ClientException' },
   { name: 'deregister an unknown revision', op: 'DeregisterTaskDefinition', params: { taskDefinition: 'e-web:7' }, code: 'ClientException' },
+  { name: 'list with maxResults 0', op: 'ListTaskDefinitions', params: { maxResults: 0 }, code: 'InvalidParameterException', message: /maxResults/ },
+  { name: 'unknown list sort (model enum)', op: 'ListTaskDefinitions', params: { sort: 'SIDEWAYS' }, code: 'InvalidParameterException', message: /sort/ },
+  { name: 'families with a garbage nextToken', op: 'ListTaskDefinitionFamilies', params: { nextToken: 'xyz' }, code: 'InvalidParameterException', message: /nextToken/ },
+];
+
+/**
+ * Errors only the JS SDK can send: it checks neither required members nor types, and DeleteTaskDefinitions (2023) is
+ * newer than Debian's CLI 2.9.19 and boto3 1.26, which do not have the operation at all.
+ */
+const SDK_ONLY_ERROR_CASES: readonly ErrorCase[] = [
+  {
+    name: 'missing required family',
+    op: 'RegisterTaskDefinition',
+    params: { containerDefinitions: WEB_CONTAINERS },
+    code: 'InvalidParameterException',
+    message: /Value null at 'family' failed to satisfy constraint: Member must not be null/,
+  },
+  { name: 'missing required cluster', op: 'DeleteCluster', params: {}, code: 'InvalidParameterException', message: /Value null at 'cluster'/ },
   {
     name: 'delete more than 10 revisions',
     op: 'DeleteTaskDefinitions',
     params: { taskDefinitions: Array.from({ length: 11 }, (_, i) => `e-web:${i + 1}`) },
     code: 'InvalidParameterException',
   },
-  { name: 'list with maxResults 0', op: 'ListTaskDefinitions', params: { maxResults: 0 }, code: 'InvalidParameterException', message: /maxResults/ },
-  { name: 'unknown list sort (model enum)', op: 'ListTaskDefinitions', params: { sort: 'SIDEWAYS' }, code: 'InvalidParameterException', message: /sort/ },
-  { name: 'families with a garbage nextToken', op: 'ListTaskDefinitionFamilies', params: { nextToken: 'xyz' }, code: 'InvalidParameterException', message: /nextToken/ },
+  { name: 'delete nothing', op: 'DeleteTaskDefinitions', params: { taskDefinitions: [] }, code: 'InvalidParameterException' },
 ];
 
 /** Names the error cases must not have created. */
@@ -394,17 +411,7 @@ describe('JS SDK', () => {
 
   test('validation errors: error.name, $metadata.httpStatusCode 400, message', async () => {
     for (const c of ERROR_CASES) assertSdkError(await sdkError(sdk, c.op, c.params), c, `[${c.name}] `);
-    // Required members: the CLI and boto3 refuse these before sending; the JS SDK sends them and the server answers.
-    assertSdkError(await sdkError(sdk, 'RegisterTaskDefinition', { containerDefinitions: WEB_CONTAINERS }), {
-      op: 'RegisterTaskDefinition',
-      code: 'InvalidParameterException',
-      message: /Value null at 'family' failed to satisfy constraint: Member must not be null/,
-    });
-    assertSdkError(await sdkError(sdk, 'DeleteCluster', {}), {
-      op: 'DeleteCluster',
-      code: 'InvalidParameterException',
-      message: /Value null at 'cluster'/,
-    });
+    for (const c of SDK_ONLY_ERROR_CASES) assertSdkError(await sdkError(sdk, c.op, c.params), c, `[${c.name}] `);
     await assertErrorCasesLeftNoTrace(sdk);
   });
 });
@@ -478,7 +485,7 @@ describe('AWS CLI', () => {
     const r1 = reg(['--tags', 'key=owner,value=cli']);
     assert.equal(r1.taskDefinition.taskDefinitionArn, tdArn('cli-web', 1));
     assert.deepEqual([r1.taskDefinition.cpu, r1.taskDefinition.memory], ['1024', '2048']);
-    assertEpochSecondsNow(r1.taskDefinition.registeredAt, 'registeredAt (CLI)');
+    assertIsoNow(r1.taskDefinition.registeredAt, 'registeredAt (the CLI parses epoch seconds and prints ISO 8601)');
     assert.deepEqual(r1.tags, [{ key: 'owner', value: 'cli' }]);
     assert.equal(reg().taskDefinition.revision, 2);
     assert.equal(reg().taskDefinition.revision, 3);
@@ -495,9 +502,10 @@ describe('AWS CLI', () => {
 
     assert.equal(cliOk(aws(g.url, ['ecs', 'deregister-task-definition', '--task-definition', 'cli-web:3'])).taskDefinition.status, 'INACTIVE');
     assert.equal(cliOk(aws(g.url, ['ecs', 'describe-task-definition', '--task-definition', 'cli-web:2'])).taskDefinition.status, 'ACTIVE');
-    const del = cliOk(aws(g.url, ['ecs', 'delete-task-definitions', '--task-definitions', 'cli-web:3', 'cli-web:2', 'cli-web:99']));
-    assert.deepEqual(del.taskDefinitions.map((t: any) => [t.taskDefinitionArn, t.status]), [[tdArn('cli-web', 3), 'DELETE_IN_PROGRESS']]);
-    assert.deepEqual(del.failures.map((f: any) => f.arn), [tdArn('cli-web', 2), tdArn('cli-web', 99)]);
+    assert.deepEqual(cliOk(aws(g.url, ['ecs', 'list-task-definitions', '--family-prefix', 'cli-web', '--status', 'INACTIVE'])).taskDefinitionArns, [
+      tdArn('cli-web', 3),
+    ]);
+    // (delete-task-definitions is newer than this CLI; the JS SDK suite covers it.)
     assert.equal(reg().taskDefinition.revision, 4, 'revision numbers are never reused');
   });
 
@@ -561,7 +569,7 @@ describe('boto3', () => {
       ecsCall('ListTaskDefinitionFamilies', { familyPrefix: 'py-', PaginationConfig: { PageSize: 1 } }, true),
       ecsCall('DeregisterTaskDefinition', { taskDefinition: 'py-web:3' }),
       ecsCall('DescribeTaskDefinition', { taskDefinition: 'py-web' }), // 10
-      ecsCall('DeleteTaskDefinitions', { taskDefinitions: ['py-web:3', 'py-web:1', 'py-nope:1'] }),
+      ecsCall('ListTaskDefinitions', { familyPrefix: 'py-web', status: 'INACTIVE' }),
       ecsCall('RegisterTaskDefinition', web),
       ecsCall('DeregisterTaskDefinition', { taskDefinition: 'py-web' }),
       ecsCall('DescribeTaskDefinition', { taskDefinition: 'py-nope' }),
@@ -586,8 +594,8 @@ describe('boto3', () => {
     assert.deepEqual((ok(8) as any[]).flatMap((p) => p.families), ['py-web', 'py-worker']);
     assert.equal(ok(9).taskDefinition.status, 'INACTIVE');
     assert.equal(ok(10).taskDefinition.revision, 2);
-    assert.deepEqual(ok(11).taskDefinitions.map((t: any) => t.taskDefinitionArn), [tdArn('py-web', 3)]);
-    assert.deepEqual(ok(11).failures.map((f: any) => f.arn), [tdArn('py-web', 1), tdArn('py-nope', 1)]);
+    // (delete_task_definitions is newer than this boto3; the JS SDK suite covers it.)
+    assert.deepEqual(ok(11).taskDefinitionArns, [tdArn('py-web', 3)]);
     assert.equal(ok(12).taskDefinition.revision, 4);
     assertBotoError(results[13]!, { op: 'DeregisterTaskDefinition', code: 'ClientException' });
     assertBotoError(results[14]!, { op: 'DescribeTaskDefinition', code: 'ClientException', message: /Unable to describe task definition/ });

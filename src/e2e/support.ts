@@ -120,3 +120,11 @@ export function assertEpochSecondsNow(v: unknown, what: string, slackS = 120): v
   const now = Date.now() / 1000;
   assert.ok(Math.abs((v as number) - now) < slackS, `${what}=${String(v)} is not epoch seconds near ${now}`);
 }
+
+/** What the CLI prints for a timestamp it parsed from epoch seconds: ISO 8601, near now. */
+export function assertIsoNow(v: unknown, what: string, slackS = 120): void {
+  assert.equal(typeof v, 'string', `${what}: expected an ISO 8601 string, got ${JSON.stringify(v)}`);
+  assert.match(v as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/, what);
+  const ms = Date.parse(v as string);
+  assert.ok(Math.abs(ms - Date.now()) < slackS * 1000, `${what}=${String(v)} is not near now`);
+}
