@@ -1,19 +1,25 @@
 /**
- * Composition root of `gantry server`: wires config → store → catalog → auth → API → front door.
+ * Composition root of `gantry server`: wires config → store → catalog → auth → API → fleet → front door.
  * The only module (with the CLI) that names concrete implementations.
  */
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { ecsOperations } from '../api/ecs/index.js';
 import { reapDeletedTaskDefinitions } from '../api/ecs/task-definitions.js';
-import { CredentialRegistry } from '../auth/principals.js';
-import type { Principal } from '../auth/principals.js';
+import { reapStoppedTasks } from '../api/ecs/tasks.js';
+import type { Credential, Principal } from '../auth/principals.js';
 import { loadRootCredentials } from '../auth/root-credentials.js';
 import type { RootCredentials } from '../auth/root-credentials.js';
 import { verifySigV4 } from '../auth/sigv4.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { Arns } from '../domain/arn.js';
+import { Ecs } from '../domain/errors.js';
 import { ECS_KINDS } from '../domain/records.js';
+import { AGENT_CREDENTIAL_KIND, agentCredential } from '../fleet/agent-credentials.js';
+import { AgentHub } from '../fleet/agent-hub.js';
+import { InstanceMonitor } from '../fleet/instance-monitor.js';
+import { formatJoinToken, JoinTokenSource } from '../fleet/join-token.js';
+import { registrationRoute } from '../fleet/registration.js';
 import { createAwsJsonHandler } from '../protocol/awsjson/handler.js';
 import { loadServiceModel, modelPath } from '../protocol/awsjson/model.js';
 import { createFrontDoor } from '../server/front-door.js';
@@ -39,6 +45,8 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly credentials: RootCredentials;
+  /** The current cluster join token (`<id>:<secret>`). */
+  joinToken(): string;
   readonly store: Store;
   close(): Promise<void>;
 }
@@ -50,42 +58,76 @@ export async function startServer(deps: ServerAppDeps): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
   const store = await SqliteStore.open({ path: join(config.dataDir, 'gantry.db'), writer: config.storeWriter });
-  const catalog = await Catalog.open(store, ECS_KINDS);
+  const catalog = await Catalog.open(store, [...ECS_KINDS, AGENT_CREDENTIAL_KIND]);
   const state = new EcsState(catalog);
   const arns = new Arns(config.region, config.accountId);
 
+  // Who a signature can belong to: the root key, the join token (registration only), or an instance's agent.
   const credentials = loadRootCredentials(config.dataDir, deps.env);
-  const registry = new CredentialRegistry();
-  registry.add({
+  const root: Credential = {
     accessKeyId: credentials.accessKeyId,
     secretAccessKey: credentials.secretAccessKey,
     principal: { arn: `arn:aws:iam::${config.accountId}:root`, kind: 'root' },
-  });
+  };
+  const joinTokens = new JoinTokenSource(config.dataDir);
+  const lookup = (accessKeyId: string): Credential | undefined => {
+    if (accessKeyId === root.accessKeyId) return root;
+    const join = joinTokens.current();
+    if (accessKeyId === join.accessKeyId) {
+      return { ...join, principal: { arn: `arn:aws:iam::${config.accountId}:user/gantry-join-token`, kind: 'joiner' } };
+    }
+    return agentCredential(catalog, accessKeyId);
+  };
 
   const authenticate = (req: Parameters<typeof verifySigV4>[0], signingName: string): Principal => {
-    const verified = verifySigV4(req, { region: config.region, services: [signingName], nowMs: clock.now() }, registry.lookup);
-    return registry.lookup(verified.accessKeyId)!.principal;
+    const verified = verifySigV4(req, { region: config.region, services: [signingName], nowMs: clock.now() }, lookup);
+    const principal = lookup(verified.accessKeyId)!.principal;
+    if (principal.kind === 'joiner' || principal.kind === 'agent') {
+      throw Ecs.accessDenied(
+        `The ${principal.kind === 'joiner' ? 'cluster join token' : 'credentials of a container instance'} may not call the ${signingName.toUpperCase()} API. Use an access key ('gantry credentials').`,
+      );
+    }
+    return principal;
   };
 
   const ecsModel = loadServiceModel(modelPath('ecs'));
+  const operations = ecsOperations({ state, arns, clock, rng });
   const awsJson = createAwsJsonHandler({
-    services: [{ model: ecsModel, operations: ecsOperations({ state, arns, clock, rng }), displayName: 'Amazon ECS' }],
+    services: [{ model: ecsModel, operations, displayName: 'Amazon ECS' }],
     authenticate,
     logger,
   });
+
+  const hub = new AgentHub({ state, arns, clock, logger, region: config.region, lookup });
+  const monitor = new InstanceMonitor({ state, hub, clock, logger, lostAfterMs: config.instanceLostAfterMs, heartbeatTimeoutMs: 30_000 });
+  await monitor.start();
+
+  // Housekeeping: stopped tasks and deleted task definitions leave once their time is up.
+  const housekeeping = setInterval(() => {
+    reapStoppedTasks(state, clock.now(), config.stoppedTaskRetentionMs)
+      .then(() => reapDeletedTaskDefinitions(state))
+      .catch((e: unknown) => logger.warn('housekeeping failed', { error: e }));
+  }, 60_000);
+  housekeeping.unref();
 
   const startedAt = clock.now();
   const frontDoor = createFrontDoor({
     awsJson,
     logger,
     health: () => ({ status: 'ok', version: VERSION, store: store.backend, uptimeSeconds: Math.round((clock.now() - startedAt) / 1000) }),
+    routes: [
+      registrationRoute({
+        catalog,
+        model: ecsModel,
+        registerContainerInstance: operations['RegisterContainerInstance']!,
+        lookup,
+        region: config.region,
+        clock,
+        logger,
+      }),
+    ],
+    upgrades: [hub.handleUpgrade],
   });
-  // Housekeeping: deleted task definitions leave once nothing uses them.
-  const housekeeping = setInterval(() => {
-    reapDeletedTaskDefinitions(state).catch((e: unknown) => logger.warn('task definition cleanup failed', { error: e }));
-  }, 60_000);
-  housekeeping.unref();
-
   const address = await frontDoor.listen(config.host, config.port);
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${hostForUrl}:${address.port}`;
@@ -95,9 +137,12 @@ export async function startServer(deps: ServerAppDeps): Promise<RunningServer> {
     url,
     port: address.port,
     credentials,
+    joinToken: () => formatJoinToken(joinTokens.current()),
     store,
     close: async () => {
       clearInterval(housekeeping);
+      monitor.stop();
+      await hub.close();
       await frontDoor.close();
       await store.close();
     },

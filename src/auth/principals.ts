@@ -4,9 +4,13 @@ import type { SigningSecret } from './sigv4.js';
 export interface Principal {
   /** e.g. arn:aws:iam::<account>:root, or a container instance ARN for an agent. */
   readonly arn: string;
-  readonly kind: 'root' | 'user' | 'agent';
-  /** For agents: the container instance (or cluster, before registration) the credentials are limited to. */
-  readonly scope?: { readonly cluster: string; readonly containerInstanceArn?: string };
+  /**
+   * root: the account's root key. user: an IAM-style user. joiner: the cluster join token, which may only
+   * register container instances. agent: a container instance's own credentials, which may only act for it.
+   */
+  readonly kind: 'root' | 'user' | 'joiner' | 'agent';
+  /** For agents: the container instance the credentials are limited to. */
+  readonly scope?: { readonly cluster: string; readonly containerInstanceArn: string };
 }
 
 export interface Credential extends SigningSecret {

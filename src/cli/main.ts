@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { VERSION } from '../app/server-app.js';
 import { ConfigError } from '../config/server-config.js';
-import { serverCommand, credentialsCommand } from './server-command.js';
+import { credentialsCommand, joinTokenCommand, serverCommand } from './server-command.js';
 
 export interface Command {
   readonly summary: string;
@@ -19,6 +19,7 @@ const commands: Record<string, Command> = {
   up: { ...serverCommand('up'), summary: 'Start the whole system on this machine: server and embedded store (the default of npm start)' },
   server: serverCommand('server'),
   credentials: credentialsCommand,
+  'join-token': joinTokenCommand,
 };
 
 function mainHelp(): string {

@@ -3,6 +3,7 @@ import type { RunningServer } from '../app/server-app.js';
 import { compileServerConfig } from '../config/server-config.js';
 import type { ServerConfig, ServerFlags } from '../config/server-config.js';
 import { loadRootCredentials } from '../auth/root-credentials.js';
+import { formatJoinToken, loadJoinToken, rotateJoinToken } from '../fleet/join-token.js';
 import { createLogger } from '../util/log.js';
 import type { Command } from './main.js';
 
@@ -15,6 +16,8 @@ const SERVER_OPTIONS = {
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
   'store-writer': { type: 'string' },
+  'instance-lost-after': { type: 'string' },
+  'stopped-task-retention': { type: 'string' },
 } as const;
 
 const SERVER_FLAGS_HELP = `Options:
@@ -27,6 +30,11 @@ const SERVER_FLAGS_HELP = `Options:
   --log-format FORMAT  text or json (default text)
   --store-writer MODE  inline (default; best when fsync is fast) or thread (commits on a writer thread, for
                        slow disks: the event loop keeps serving while fsync runs)
+  --instance-lost-after DURATION
+                       Agent silence after which an instance's tasks are stopped with stopCode
+                       InfrastructureHealth so services replace them (default 2m)
+  --stopped-task-retention DURATION
+                       How long stopped tasks stay visible in DescribeTasks/ListTasks (default 1h)
   -h, --help           Show this help
 
 Credentials: GANTRY_ACCESS_KEY_ID and GANTRY_SECRET_ACCESS_KEY set the root access key; without them a key is
@@ -80,6 +88,28 @@ Options:
   },
 };
 
+export const joinTokenCommand: Command = {
+  summary: 'Show (or --rotate) the token agents use to join a cluster',
+  usage: `Usage: gantry join-token [--rotate] [--data-dir DIR]
+
+Prints the cluster join token. An agent started with --join-token TOKEN (or GANTRY_JOIN_TOKEN) registers its
+host as a container instance and receives credentials for that instance only. --rotate replaces the token: a
+running server uses the new one at once, the old one stops working, and instances that already joined keep
+their own credentials.
+
+Options:
+  --rotate         Replace the token with a new one
+  --data-dir DIR   The server's data directory (env GANTRY_DATA_DIR; default ~/.local/share/gantry)`,
+  options: { rotate: { type: 'boolean' }, 'data-dir': { type: 'string' } },
+  async run(values) {
+    const config = compileServerConfig(values as ServerFlags, process.env);
+    const key = values['rotate'] === true ? rotateJoinToken(config.dataDir) : loadJoinToken(config.dataDir);
+    process.stdout.write(formatJoinToken(key) + '\n');
+    if (values['rotate'] === true) process.stderr.write('The join token was rotated; the previous one no longer works.\n');
+    return 0;
+  },
+};
+
 function banner(server: RunningServer, config: ServerConfig): string {
   const c = server.credentials;
   const secretLine =
@@ -98,6 +128,8 @@ function banner(server: RunningServer, config: ServerConfig): string {
     `  export AWS_DEFAULT_REGION=${config.region}`,
     `  aws ecs create-cluster --cluster-name demo --endpoint-url ${server.url}`,
     `  aws ecs list-clusters --endpoint-url ${server.url}`,
+    'Join a host to a cluster (run on that host):',
+    `  gantry agent --endpoint ${server.url} --cluster demo --join-token ${server.joinToken()}`,
     'Press Ctrl+C to stop.',
     '',
   ].join('\n');

@@ -19,6 +19,19 @@ export interface ServerConfig {
    * SSDs) or 'thread' on a writer thread (keeps the event loop free when fsync is slow, as on network disks).
    */
   readonly storeWriter: 'inline' | 'thread';
+  /** Agent silence after which an instance's tasks are stopped (InfrastructureHealth). */
+  readonly instanceLostAfterMs: number;
+  /** How long STOPPED tasks stay visible. */
+  readonly stoppedTaskRetentionMs: number;
+}
+
+/** Parses `90s`, `2m`, `1h`, `500ms` or a bare number of seconds. */
+export function parseDuration(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new ConfigError(`${flag} must be a duration like 90s, 2m or 1h; got '${text}'.`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  return Math.round(n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000));
 }
 
 export interface ServerFlags {
@@ -30,6 +43,8 @@ export interface ServerFlags {
   'log-level'?: string | undefined;
   'log-format'?: string | undefined;
   'store-writer'?: string | undefined;
+  'instance-lost-after'?: string | undefined;
+  'stopped-task-retention'?: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -64,5 +79,7 @@ export function compileServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv, 
   const dataDir = flags['data-dir'] !== undefined ? resolve(flags['data-dir']) : defaultDataDir(env);
   const storeWriter = flags['store-writer'] ?? env['GANTRY_STORE_WRITER'] ?? 'inline';
   if (storeWriter !== 'inline' && storeWriter !== 'thread') throw new ConfigError(`--store-writer must be inline or thread; got '${storeWriter}'.`);
-  return Object.freeze({ host, port, dataDir, accountId, region, logLevel, logFormat, storeWriter });
+  const instanceLostAfterMs = parseDuration(flags['instance-lost-after'] ?? env['GANTRY_INSTANCE_LOST_AFTER'] ?? '2m', '--instance-lost-after');
+  const stoppedTaskRetentionMs = parseDuration(flags['stopped-task-retention'] ?? env['GANTRY_STOPPED_TASK_RETENTION'] ?? '1h', '--stopped-task-retention');
+  return Object.freeze({ host, port, dataDir, accountId, region, logLevel, logFormat, storeWriter, instanceLostAfterMs, stoppedTaskRetentionMs });
 }

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Resource } from '@aws-sdk/client-ecs';
-import { holdsResources, instanceTaskCounts, remainingResources, reservedCpu, reservedHostPorts, reservedMemory } from './resources.js';
+import { ApiError } from './errors.js';
+import {
+  holdsResources,
+  instanceTaskCounts,
+  registeredResourcesOf,
+  remainingResources,
+  reservedCpu,
+  reservedHostPorts,
+  reservedMemory,
+} from './resources.js';
 import type { TaskReservation } from './resources.js';
 
 const registered: Resource[] = [
@@ -93,5 +102,36 @@ describe('instanceTaskCounts', () => {
       { desiredStatus: 'RUNNING', lastStatus: 'STOPPED' },
     ]);
     assert.deepEqual(counts, { runningTasksCount: 3, pendingTasksCount: 2 });
+  });
+});
+
+describe('registeredResourcesOf', () => {
+  const cpu = { name: 'CPU', type: 'INTEGER', integerValue: 1024 };
+  const memory = { name: 'MEMORY', type: 'INTEGER', integerValue: 2048 };
+
+  it('fills in every numeric member, empty port sets and the GPUs of platformDevices', () => {
+    const out = registeredResourcesOf(
+      [cpu, memory, { name: 'PORTS', type: 'STRINGSET', stringSetValue: ['22', '22', '0080'] }, { name: 'SCRATCH', type: 'DOUBLE', doubleValue: 1.5 }],
+      [{ id: 'GPU-1', type: 'GPU' }, { id: '0', type: 'NEURON_DEVICE' }],
+    );
+    assert.deepEqual(out, [
+      { name: 'CPU', type: 'INTEGER', doubleValue: 0, longValue: 0, integerValue: 1024 },
+      { name: 'MEMORY', type: 'INTEGER', doubleValue: 0, longValue: 0, integerValue: 2048 },
+      { name: 'PORTS', type: 'STRINGSET', doubleValue: 0, longValue: 0, integerValue: 0, stringSetValue: ['22', '80'] },
+      { name: 'SCRATCH', type: 'DOUBLE', doubleValue: 1.5, longValue: 0, integerValue: 0 },
+      { name: 'PORTS_UDP', type: 'STRINGSET', doubleValue: 0, longValue: 0, integerValue: 0, stringSetValue: [] },
+      { name: 'GPU', type: 'STRINGSET', doubleValue: 0, longValue: 0, integerValue: 0, stringSetValue: ['GPU-1'] },
+    ]);
+  });
+
+  it('refuses what ECS could not account for with InvalidParameterException', () => {
+    for (const total of [
+      [memory],
+      [cpu, { name: 'MEMORY', type: 'LONG', longValue: 1 }],
+      [cpu, memory, { name: 'X', type: 'INTEGER', integerValue: 1.5 }],
+      [cpu, memory, { name: 'PORTS_UDP', type: 'STRINGSET', stringSetValue: ['0'] }],
+    ] as Resource[][]) {
+      assert.throws(() => registeredResourcesOf(total, undefined), (e) => e instanceof ApiError && e.code === 'InvalidParameterException', JSON.stringify(total));
+    }
   });
 });

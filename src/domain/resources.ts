@@ -1,13 +1,15 @@
 /**
- * What the tasks placed on a container instance hold of it (ECS-SEMANTICS.md §6.6). Pure functions over a
- * task's ECS wire shape, so DescribeContainerInstances (remainingResources, task counts, computed on read)
- * and the placement engine (does this task fit?) can never disagree about what a task holds.
+ * What a container instance offers (its registeredResources) and what the tasks placed on it hold of it
+ * (ECS-SEMANTICS.md §6.6). Pure functions over the ECS wire shapes, so DescribeContainerInstances
+ * (remainingResources and task counts, computed on read) and the placement engine (does this task fit?) can
+ * never disagree about what a task holds.
  *
  * Accounting follows ECS: a task holds its reservation from placement until its desiredStatus or lastStatus
  * becomes STOPPED. ECS frees the reservation as soon as a stop is requested, before the containers are gone;
  * the agent bridges that gap by holding newly placed tasks in PENDING until the host really has room.
  */
-import type { Container, NetworkBinding, Resource, Task } from '@aws-sdk/client-ecs';
+import type { Container, NetworkBinding, PlatformDevice, Resource, Task } from '@aws-sdk/client-ecs';
+import { Ecs } from './errors.js';
 
 /** The members of one container (its wire shape) that reserve something on the host. */
 export type ContainerReservation = Pick<Container, 'cpu' | 'memory' | 'memoryReservation' | 'gpuIds'> & {
@@ -118,6 +120,99 @@ export function instanceTaskCounts(tasks: Iterable<TaskReservation>): { runningT
   }
   return { runningTasksCount, pendingTasksCount };
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// What an instance registers
+
+const RESOURCE_TYPES: ReadonlySet<string> = new Set(['INTEGER', 'DOUBLE', 'LONG', 'STRINGSET']);
+/** The resources ECS itself interprets, and the type each must have. */
+const KNOWN_RESOURCE_TYPES: ReadonlyMap<string, string> = new Map([
+  ['CPU', 'INTEGER'],
+  ['MEMORY', 'INTEGER'],
+  ['PORTS', 'STRINGSET'],
+  ['PORTS_UDP', 'STRINGSET'],
+  ['GPU', 'STRINGSET'],
+]);
+const PORT_RESOURCES: ReadonlySet<string> = new Set(['PORTS', 'PORTS_UDP']);
+
+/**
+ * totalResources as registeredResources: every numeric member present (as ECS returns them), PORTS and
+ * PORTS_UDP always there (empty when the agent reserves nothing), GPUs from platformDevices as a GPU set.
+ */
+export function registeredResourcesOf(total: readonly Resource[] | undefined, devices: readonly PlatformDevice[] | undefined): Resource[] {
+  const out = new Map<string, Resource>();
+  (total ?? []).forEach((r, i) => {
+    const where = `totalResources[${i}]`;
+    const name = r.name;
+    if (name === undefined || name === '') throw Ecs.invalidParameter(`${where}.name is required, e.g. CPU, MEMORY, PORTS or PORTS_UDP.`);
+    if (out.has(name)) throw Ecs.invalidParameter(`totalResources lists '${name}' more than once; give each resource once.`);
+    const type = r.type;
+    if (type === undefined || !RESOURCE_TYPES.has(type)) {
+      throw Ecs.invalidParameter(`${where} ('${name}') has type '${type ?? ''}'; the type must be one of INTEGER, DOUBLE, LONG, STRINGSET.`);
+    }
+    const expected = KNOWN_RESOURCE_TYPES.get(name);
+    if (expected !== undefined && type !== expected) throw Ecs.invalidParameter(`Resource '${name}' must have type ${expected}, not ${type}.`);
+    out.set(name, resourceOf(r, name, type, where));
+  });
+  for (const name of ['CPU', 'MEMORY']) {
+    if (!out.has(name)) {
+      throw Ecs.invalidParameter(
+        `totalResources must include ${name} (type INTEGER): ${name === 'CPU' ? 'the CPU units tasks may use, 1024 per core' : 'the MiB of memory tasks may use'}.`,
+      );
+    }
+  }
+  for (const name of PORT_RESOURCES) if (!out.has(name)) out.set(name, { name, type: 'STRINGSET', doubleValue: 0, longValue: 0, integerValue: 0, stringSetValue: [] });
+  const gpus = gpuIds(devices);
+  if (gpus.length > 0) {
+    const given = out.get('GPU')?.stringSetValue ?? [];
+    out.set('GPU', { name: 'GPU', type: 'STRINGSET', doubleValue: 0, longValue: 0, integerValue: 0, stringSetValue: [...new Set([...given, ...gpus])] });
+  }
+  return [...out.values()];
+}
+
+function resourceOf(r: Resource, name: string, type: string, where: string): Resource {
+  const base = { name, type, doubleValue: 0, longValue: 0, integerValue: 0 };
+  const amount = (v: number | undefined, member: string, integer: boolean): number => {
+    if (v === undefined) throw Ecs.invalidParameter(`${where} ('${name}') is of type ${type} and needs ${member}.`);
+    if (!Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
+      throw Ecs.invalidParameter(`${where} ('${name}') has ${member} ${v}; it must be a non-negative ${integer ? 'integer' : 'number'}.`);
+    }
+    return v;
+  };
+  switch (type) {
+    case 'INTEGER':
+      return { ...base, integerValue: amount(r.integerValue, 'integerValue', true) };
+    case 'LONG':
+      return { ...base, longValue: amount(r.longValue, 'longValue', true) };
+    case 'DOUBLE':
+      return { ...base, doubleValue: amount(r.doubleValue, 'doubleValue', false) };
+    default: {
+      const set = [...new Set(r.stringSetValue ?? [])];
+      if (PORT_RESOURCES.has(name)) {
+        for (const p of set) {
+          if (!/^\d{1,5}$/.test(p) || Number(p) < 1 || Number(p) > 65535) {
+            throw Ecs.invalidParameter(`${where} ('${name}') lists '${p}'; reserved ports are numbers from 1 to 65535.`);
+          }
+        }
+        return { ...base, stringSetValue: [...new Set(set.map((p) => String(Number(p))))] };
+      }
+      return { ...base, stringSetValue: set };
+    }
+  }
+}
+
+function gpuIds(devices: readonly PlatformDevice[] | undefined): string[] {
+  const ids: string[] = [];
+  for (const d of devices ?? []) {
+    if (d.type !== 'GPU' || d.id === undefined) continue;
+    if (ids.includes(d.id)) throw Ecs.invalidParameter(`platformDevices lists GPU '${d.id}' more than once.`);
+    ids.push(d.id);
+  }
+  return ids;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers
 
 /** Task records carry normalised unit strings ("256"); anything unparsable reserves nothing rather than NaN. */
 function units(v: string | number | undefined): number {

@@ -6,6 +6,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../util/log.js';
 import type { AwsJsonResponse } from '../protocol/awsjson/handler.js';
 import type { IncomingSignedRequest } from '../auth/sigv4.js';
@@ -22,8 +23,10 @@ export interface FrontDoorDeps {
   readonly awsJson: (req: IncomingSignedRequest) => Promise<AwsJsonResponse>;
   readonly health: () => object;
   readonly logger: Logger;
-  /** Extra routes tried before the 404 (registry, agent channel, console…). */
+  /** Extra routes tried before the 404 (registry, agent registration, console…). */
   readonly routes?: readonly Route[];
+  /** HTTP upgrade handlers (the agent channel); each returns true when it took the request. */
+  readonly upgrades?: readonly ((req: IncomingMessage, socket: Duplex, head: Buffer) => boolean)[];
 }
 
 export interface FrontDoor {
@@ -59,6 +62,10 @@ export function createFrontDoor(deps: FrontDoorDeps): FrontDoor {
     send(res, 404, { 'Content-Type': 'application/json' }, JSON.stringify({
       message: `Nothing is served at ${req.method} ${path}. AWS API calls are POST / with an X-Amz-Target header; see /healthz for status.`,
     }));
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    for (const u of deps.upgrades ?? []) if (u(req, socket, head)) return;
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

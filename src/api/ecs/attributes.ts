@@ -83,7 +83,8 @@ export class AttributeOperations {
         // ECS lists each attribute with the full ARN of its instance as targetId, and no targetType.
         const attribute: Attribute = a.value === undefined ? { name: a.name } : { name: a.name, value: a.value };
         attribute.targetId = instance.containerInstanceArn;
-        found.push({ key: `${instance.id}/${a.name}`, attribute });
+        // NUL sorts first, so an instance's attributes stay together whatever their names.
+        found.push({ key: `${instance.id}\u0000${a.name}`, attribute });
       }
     }
     const page = paginate(found, (f) => f.key, input, { defaultSize: 100, maxSize: 100, scope: `ListAttributes:${cluster}` }, Ecs.invalidParameter);

@@ -15,17 +15,16 @@ import type {
   DeregisterContainerInstanceRequest,
   DescribeContainerInstancesRequest,
   ListContainerInstancesRequest,
-  PlatformDevice,
   RegisterContainerInstanceRequest,
-  Resource,
   UpdateContainerInstancesStateRequest,
+  VersionInfo,
 } from '@aws-sdk/client-ecs';
 import { NAME_PATTERN } from '../../domain/arn.js';
 import type { Arns } from '../../domain/arn.js';
 import { Ecs } from '../../domain/errors.js';
 import { Kind } from '../../domain/records.js';
 import type { ContainerInstanceRecord, ContainerInstanceStatus, Wire } from '../../domain/records.js';
-import { instanceTaskCounts, remainingResources } from '../../domain/resources.js';
+import { instanceTaskCounts, registeredResourcesOf, remainingResources } from '../../domain/resources.js';
 import type { TaskReservation } from '../../domain/resources.js';
 import { mergeTags, validateTags } from '../../domain/tags.js';
 import { checkOp, putOp } from '../../state/catalog.js';
@@ -168,11 +167,11 @@ export class ContainerInstanceOperations {
   RegisterContainerInstance = async (input: RegisterContainerInstanceRequest): Promise<{ containerInstance: WireContainerInstance }> => {
     const { state, arns, clock, rng } = this.deps;
     const clientToken = registrationToken(input);
-    const registeredResources = normaliseResources(input.totalResources, input.platformDevices);
+    const registeredResources = registeredResourcesOf(input.totalResources, input.platformDevices);
     const sent = validateAttributeList(input.attributes);
     const identity = parseIdentityDocument(input.instanceIdentityDocument);
     const tags = validateTags(input.tags);
-    const versionInfo = input.versionInfo;
+    const versionInfo = input.versionInfo === undefined ? undefined : versionInfoOf(input.versionInfo);
     const reregister = input.containerInstanceArn ? parseReregistration(arns, input.containerInstanceArn) : undefined;
     // Drawn once, outside the decision: a decision retried after a lost race must not mint different ids.
     const freshId = rng.hex(16);
@@ -191,7 +190,9 @@ export class ContainerInstanceOperations {
         checkInstanceType(cur.value, identity);
         // The agent sends its custom attributes only on first registration, so those (and any added with
         // PutAttributes) are kept; ECS-managed ones are replaced by what the agent reports now.
-        const kept = cur.value.attributes.filter((a) => a.name !== undefined && (!isEcsManagedAttribute(a.name) || IDENTITY_ATTRIBUTES.has(a.name)));
+        const kept = cur.value.attributes.filter(
+          (a) => a.name !== undefined && (!isEcsManagedAttribute(a.name) || IDENTITY_ATTRIBUTES.has(a.name)),
+        );
         const attributes = mergeAttributes(mergeAttributes(kept, identity?.attributes ?? []), sent);
         checkRegistrationCustomLimit(attributes);
         const value: ContainerInstanceRecord = {
@@ -245,14 +246,18 @@ export class ContainerInstanceOperations {
       if (!cur) throw instanceNotFound(ref, cluster);
       // Deregistration is final; repeating it changes nothing.
       if (cur.value.status === 'INACTIVE') return { ops: [], result: cur.value };
-      const live = (tasksByInstance(state, cluster).get(cur.value.containerInstanceArn) ?? []).filter((t) => t.read.value.lastStatus !== 'STOPPED');
+      const onInstance = tasksByInstance(state, cluster).get(cur.value.containerInstanceArn) ?? [];
+      const live = onInstance.filter((t) => t.read.value.lastStatus !== 'STOPPED');
       if (live.length > 0 && input.force !== true) {
         throw Ecs.invalidParameter(
           `Found running tasks on the instance. ${live.length} task(s) on ${cur.value.containerInstanceArn} have not stopped: stop them first (StopTask), drain the instance (UpdateContainerInstancesState DRAINING), or deregister with force to orphan them.`,
         );
       }
       const value: ContainerInstanceRecord = { ...cur.value, status: 'INACTIVE', version: cur.value.version + 1 };
-      const ops: WriteOp[] = [checkOp(Kind.cluster, cluster, clusterRead), putOp(Kind.containerInstance, instanceKey(cluster, value.id), value, cur)];
+      const ops: WriteOp[] = [
+        checkOp(Kind.cluster, cluster, clusterRead),
+        putOp(Kind.containerInstance, instanceKey(cluster, value.id), value, cur),
+      ];
       // Forced: the tasks are orphaned. Their containers keep running on the host, but ECS no longer tracks or
       // counts them, so a service starts replacements elsewhere. Guarded like the instance, so a concurrent
       // state report from the agent makes this decision run again rather than be overwritten.
@@ -271,6 +276,7 @@ export class ContainerInstanceOperations {
       throw Ecs.invalidParameter(`containerInstances can name at most ${MAX_DESCRIBE} container instances per call; got ${refs.length}. Split the request.`);
     }
     const include = new Set<string>(input.include ?? []);
+    const parts = { tags: include.has('TAGS'), health: include.has('CONTAINER_INSTANCE_HEALTH') };
     const cluster = activeCluster(state, arns, input.cluster).value.clusterName;
     const tasks = tasksByInstance(state, cluster);
     const containerInstances: WireContainerInstance[] = [];
@@ -278,7 +284,7 @@ export class ContainerInstanceOperations {
     for (const ref of refs) {
       const found = findInstance(state, arns, cluster, ref);
       if (!found) failures.push({ arn: instanceArnFor(arns, cluster, ref), reason: 'MISSING' });
-      else containerInstances.push(this.view(found.value, values(tasks.get(found.value.containerInstanceArn)), { tags: include.has('TAGS'), health: include.has('CONTAINER_INSTANCE_HEALTH') }));
+      else containerInstances.push(this.view(found.value, values(tasks.get(found.value.containerInstanceArn)), parts));
     }
     return { containerInstances, failures };
   };
@@ -296,35 +302,44 @@ export class ContainerInstanceOperations {
     for (const { value } of state.instancesOf(cluster)) {
       if (wanted === undefined ? value.status !== 'INACTIVE' : value.status === wanted) matching.push(value);
     }
-    const page = paginate(matching, (r) => r.id, input, { defaultSize: 100, maxSize: 100, scope: `ListContainerInstances:${cluster}` }, Ecs.invalidParameter);
-    return { containerInstanceArns: page.items.map((r) => r.containerInstanceArn), ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
+    const limits = { defaultSize: 100, maxSize: 100, scope: `ListContainerInstances:${cluster}` };
+    const page = paginate(matching, (r) => r.id, input, limits, Ecs.invalidParameter);
+    return {
+      containerInstanceArns: page.items.map((r) => r.containerInstanceArn),
+      ...(page.nextToken ? { nextToken: page.nextToken } : {}),
+    };
   };
 
   UpdateContainerInstancesState = async (input: UpdateContainerInstancesStateRequest) => {
     const { state, arns } = this.deps;
-    const refs = [...new Set(input.containerInstances ?? [])];
-    if (refs.length === 0) throw Ecs.invalidParameter('containerInstances must name at least one container instance, by ID or full ARN.');
-    if (refs.length > MAX_UPDATE_STATE) {
-      throw Ecs.invalidParameter(`containerInstances can name at most ${MAX_UPDATE_STATE} container instances per call; got ${refs.length}. Split the request.`);
+    const given = input.containerInstances ?? [];
+    if (given.length === 0) throw Ecs.invalidParameter('containerInstances must name at least one container instance, by ID or full ARN.');
+    if (given.length > MAX_UPDATE_STATE) {
+      throw Ecs.invalidParameter(`containerInstances can name at most ${MAX_UPDATE_STATE} container instances per call; got ${given.length}. Split the request.`);
     }
+    const refs = [...new Set(given)];
     const status = input.status;
     if (status !== 'ACTIVE' && status !== 'DRAINING') {
       throw Ecs.invalidParameter(
         `Invalid status '${String(status)}': only ACTIVE and DRAINING can be set. ECS sets the other statuses itself as an instance registers or deregisters.`,
       );
     }
-    const { records, failures } = await state.catalog.transact(() => {
+    const { cluster, records, failures } = await state.catalog.transact(() => {
       const clusterRead = activeCluster(state, arns, input.cluster);
       const cluster = clusterRead.value.clusterName;
       const records: ContainerInstanceRecord[] = [];
       const failures: Failure[] = [];
       const ops: WriteOp[] = [];
+      // An ID and an ARN may name the same instance: it is answered, and written, once.
+      const seen = new Set<string>();
       for (const ref of refs) {
         const cur = findInstance(state, arns, cluster, ref);
         if (!cur) {
           failures.push({ arn: instanceArnFor(arns, cluster, ref), reason: 'MISSING' });
           continue;
         }
+        if (seen.has(cur.value.id)) continue;
+        seen.add(cur.value.id);
         const from = cur.value.status;
         if (from !== 'ACTIVE' && from !== 'DRAINING') {
           failures.push({ arn: cur.value.containerInstanceArn, reason: from, detail: notSettable(from) });
@@ -339,9 +354,9 @@ export class ContainerInstanceOperations {
         records.push(value);
       }
       if (ops.length > 0) ops.push(checkOp(Kind.cluster, cluster, clusterRead));
-      return { ops, result: { records, failures } };
+      return { ops, result: { cluster, records, failures } };
     });
-    const tasks = records.length > 0 ? tasksByInstance(state, records[0]!.cluster) : new Map<string, PlacedTaskRead[]>();
+    const tasks = tasksByInstance(state, cluster);
     return {
       containerInstances: records.map((r) => this.view(r, values(tasks.get(r.containerInstanceArn)), { tags: false, health: false })),
       failures,
@@ -467,6 +482,15 @@ function parseIdentityDocument(doc: string | undefined): Identity | undefined {
   return { ec2InstanceId, attributes };
 }
 
+/** Only the members the model defines: unknown ones would otherwise be stored and echoed forever. */
+function versionInfoOf(v: VersionInfo): VersionInfo {
+  const out: VersionInfo = {};
+  if (v.agentVersion !== undefined) out.agentVersion = v.agentVersion;
+  if (v.agentHash !== undefined) out.agentHash = v.agentHash;
+  if (v.dockerVersion !== undefined) out.dockerVersion = v.dockerVersion;
+  return out;
+}
+
 function validateAttributeList(attributes: readonly Attribute[] | undefined): InstanceAttribute[] {
   return mergeAttributes([], (attributes ?? []).map((a, i) => validateAttribute(a, `attributes[${i}]`)));
 }
@@ -489,93 +513,6 @@ function checkInstanceType(cur: ContainerInstanceRecord, identity: Identity | un
       `Container instance type changes are not supported. ${cur.containerInstanceArn} registered as ${was} and is now ${now}: revert the type change, or register a new instance.`,
     );
   }
-}
-
-const RESOURCE_TYPES: ReadonlySet<string> = new Set(['INTEGER', 'DOUBLE', 'LONG', 'STRINGSET']);
-/** The resources ECS itself interprets, and the type each must have. */
-const KNOWN_RESOURCE_TYPES: ReadonlyMap<string, string> = new Map([
-  ['CPU', 'INTEGER'],
-  ['MEMORY', 'INTEGER'],
-  ['PORTS', 'STRINGSET'],
-  ['PORTS_UDP', 'STRINGSET'],
-  ['GPU', 'STRINGSET'],
-]);
-const PORT_RESOURCES: ReadonlySet<string> = new Set(['PORTS', 'PORTS_UDP']);
-
-/**
- * totalResources as registeredResources: every numeric member present (as ECS returns them), PORTS and
- * PORTS_UDP always there (empty when the agent reserves nothing), GPUs from platformDevices as a GPU set.
- */
-function normaliseResources(total: readonly Resource[] | undefined, devices: readonly PlatformDevice[] | undefined): Resource[] {
-  const out = new Map<string, Resource>();
-  (total ?? []).forEach((r, i) => {
-    const where = `totalResources[${i}]`;
-    const name = r.name;
-    if (name === undefined || name === '') throw Ecs.invalidParameter(`${where}.name is required, e.g. CPU, MEMORY, PORTS or PORTS_UDP.`);
-    if (out.has(name)) throw Ecs.invalidParameter(`totalResources lists '${name}' more than once; give each resource once.`);
-    const type = r.type;
-    if (type === undefined || !RESOURCE_TYPES.has(type)) {
-      throw Ecs.invalidParameter(`${where} ('${name}') has type '${type ?? ''}'; the type must be one of INTEGER, DOUBLE, LONG, STRINGSET.`);
-    }
-    const expected = KNOWN_RESOURCE_TYPES.get(name);
-    if (expected !== undefined && type !== expected) throw Ecs.invalidParameter(`Resource '${name}' must have type ${expected}, not ${type}.`);
-    out.set(name, resourceOf(r, name, type, where));
-  });
-  for (const name of ['CPU', 'MEMORY']) {
-    if (!out.has(name)) {
-      throw Ecs.invalidParameter(
-        `totalResources must include ${name} (type INTEGER): ${name === 'CPU' ? 'the CPU units tasks may use, 1024 per core' : 'the MiB of memory tasks may use'}.`,
-      );
-    }
-  }
-  for (const name of PORT_RESOURCES) if (!out.has(name)) out.set(name, { name, type: 'STRINGSET', doubleValue: 0, longValue: 0, integerValue: 0, stringSetValue: [] });
-  const gpus = gpuIds(devices);
-  if (gpus.length > 0) {
-    const given = out.get('GPU')?.stringSetValue ?? [];
-    out.set('GPU', { name: 'GPU', type: 'STRINGSET', doubleValue: 0, longValue: 0, integerValue: 0, stringSetValue: [...new Set([...given, ...gpus])] });
-  }
-  return [...out.values()];
-}
-
-function resourceOf(r: Resource, name: string, type: string, where: string): Resource {
-  const base = { name, type, doubleValue: 0, longValue: 0, integerValue: 0 };
-  const amount = (v: number | undefined, member: string, integer: boolean): number => {
-    if (v === undefined) throw Ecs.invalidParameter(`${where} ('${name}') is of type ${type} and needs ${member}.`);
-    if (!Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
-      throw Ecs.invalidParameter(`${where} ('${name}') has ${member} ${v}; it must be a non-negative ${integer ? 'integer' : 'number'}.`);
-    }
-    return v;
-  };
-  switch (type) {
-    case 'INTEGER':
-      return { ...base, integerValue: amount(r.integerValue, 'integerValue', true) };
-    case 'LONG':
-      return { ...base, longValue: amount(r.longValue, 'longValue', true) };
-    case 'DOUBLE':
-      return { ...base, doubleValue: amount(r.doubleValue, 'doubleValue', false) };
-    default: {
-      const set = [...new Set(r.stringSetValue ?? [])];
-      if (PORT_RESOURCES.has(name)) {
-        for (const p of set) {
-          if (!/^\d{1,5}$/.test(p) || Number(p) < 1 || Number(p) > 65535) {
-            throw Ecs.invalidParameter(`${where} ('${name}') lists '${p}'; reserved ports are numbers from 1 to 65535.`);
-          }
-        }
-        return { ...base, stringSetValue: [...new Set(set.map((p) => String(Number(p))))] };
-      }
-      return { ...base, stringSetValue: set };
-    }
-  }
-}
-
-function gpuIds(devices: readonly PlatformDevice[] | undefined): string[] {
-  const ids: string[] = [];
-  for (const d of devices ?? []) {
-    if (d.type !== 'GPU' || d.id === undefined) continue;
-    if (ids.includes(d.id)) throw Ecs.invalidParameter(`platformDevices lists GPU '${d.id}' more than once.`);
-    ids.push(d.id);
-  }
-  return ids;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,255 @@
+/**
+ * The server side of the agent channel (src/protocol/agent/messages.ts). One WebSocket per container
+ * instance, authenticated by a SigV4-presigned upgrade with the instance's own credentials.
+ *
+ *   connect → hello (agent's view of its tasks) → apply reports → send the desired task set
+ *   task changes in the catalog → send the instance's desired set again (coalesced)
+ *   report → apply to the task record durably → ack
+ *   heartbeats ↔ liveness; close → agentConnected false
+ *
+ * Reports from one agent are applied in order, one at a time, and acknowledged only after they are durable,
+ * so the agent can drop them from its on-disk outbox. Applying a report is idempotent (a report that
+ * changes nothing writes nothing), so re-sent reports after a reconnect are harmless.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type WebSocket from 'ws';
+import type { Credential } from '../auth/principals.js';
+import { verifySigV4 } from '../auth/sigv4.js';
+import type { Arns } from '../domain/arn.js';
+import { ApiError } from '../domain/errors.js';
+import { Kind } from '../domain/records.js';
+import type { ContainerInstanceRecord, TaskDefinitionRecord } from '../domain/records.js';
+import type { DesiredTask, TaskRecord, TaskReport } from '../domain/task.js';
+import { applyTaskReport, desiredTaskOf } from '../domain/task-lifecycle.js';
+import type { AgentMessage, ServerMessage } from '../protocol/agent/messages.js';
+import { AGENT_CHANNEL_PATH, AGENT_PROTOCOL_VERSION } from '../protocol/agent/messages.js';
+import type { Catalog } from '../state/catalog.js';
+import { putOp } from '../state/catalog.js';
+import { instanceKey, taskDefinitionKey } from '../state/ecs-state.js';
+import type { EcsState } from '../state/ecs-state.js';
+import { epochSeconds } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+
+export interface AgentHubDeps {
+  readonly state: EcsState;
+  readonly arns: Arns;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly region: string;
+  readonly lookup: (accessKeyId: string) => Credential | undefined;
+}
+
+interface Session {
+  readonly ws: WebSocket;
+  readonly cluster: string;
+  readonly instanceId: string;
+  readonly instanceArn: string;
+  lastSeenMs: number;
+  /** Reports are applied strictly in order. */
+  queue: Promise<void>;
+  helloDone: boolean;
+}
+
+export class AgentHub {
+  readonly #deps: AgentHubDeps;
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  /** By instance ARN: the live session of each instance. */
+  readonly #sessions = new Map<string, Session>();
+  readonly #dirty = new Set<string>();
+  #flushScheduled = false;
+  readonly #unsubscribe: () => void;
+
+  constructor(deps: AgentHubDeps) {
+    this.#deps = deps;
+    // Any committed change to a task on an instance with a live channel re-sends that instance's desired set.
+    this.#unsubscribe = deps.state.catalog.subscribe((c) => {
+      if (c.kind !== Kind.task) return;
+      const arn = ((c.after ?? c.before) as TaskRecord | undefined)?.containerInstanceArn;
+      if (arn && this.#sessions.has(arn)) this.#markDirty(arn);
+    });
+  }
+
+  get catalog(): Catalog {
+    return this.#deps.state.catalog;
+  }
+
+  /** Connected instances and when each was last heard from (for the instance monitor). */
+  lastSeen(): ReadonlyMap<string, number> {
+    const m = new Map<string, number>();
+    for (const [arn, s] of this.#sessions) m.set(arn, s.lastSeenMs);
+    return m;
+  }
+
+  isConnected(instanceArn: string): boolean {
+    return this.#sessions.has(instanceArn);
+  }
+
+  /** Routes an HTTP upgrade; returns false if it is not for the agent channel. */
+  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
+    if ((req.url ?? '').split('?')[0] !== AGENT_CHANNEL_PATH) return false;
+    let credential: Credential;
+    try {
+      const verified = verifySigV4(
+        { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headersDistinct, body: Buffer.alloc(0) },
+        { region: this.#deps.region, services: ['ecs'], nowMs: this.#deps.clock.now() },
+        (id) => this.#deps.lookup(id),
+      );
+      credential = this.#deps.lookup(verified.accessKeyId)!;
+    } catch (e) {
+      const reason = e instanceof ApiError ? `${e.code}: ${e.message}` : 'authentication failed';
+      socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${reason}\n`);
+      return true;
+    }
+    const scope = credential.principal.scope;
+    if (credential.principal.kind !== 'agent' || !scope) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\nThe agent channel needs the credentials an instance got when it registered.\n');
+      return true;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, scope.cluster, scope.containerInstanceArn));
+    return true;
+  };
+
+  #accept(ws: WebSocket, cluster: string, instanceArn: string): void {
+    const instanceId = instanceArn.split('/').at(-1)!;
+    const instance = this.#deps.state.instance(cluster, instanceId);
+    if (!instance || instance.value.status === 'INACTIVE') {
+      this.#send(ws, { t: 'refused', reason: `Container instance ${instanceArn} is not registered (deregistered?). Register again with the join token.` });
+      ws.close(4001, 'instance not registered');
+      return;
+    }
+    // A newer connection of the same instance replaces the old one (e.g. after a network blip).
+    const old = this.#sessions.get(instanceArn);
+    if (old) old.ws.terminate();
+    const session: Session = { ws, cluster, instanceId, instanceArn, lastSeenMs: this.#deps.clock.now(), queue: Promise.resolve(), helloDone: false };
+    this.#sessions.set(instanceArn, session);
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      let msg: AgentMessage;
+      try {
+        msg = JSON.parse(data.toString()) as AgentMessage;
+      } catch {
+        return;
+      }
+      session.lastSeenMs = this.#deps.clock.now();
+      this.#onMessage(session, msg);
+    });
+    ws.on('close', () => {
+      if (this.#sessions.get(instanceArn) !== session) return;
+      this.#sessions.delete(instanceArn);
+      void this.#setConnected(cluster, instanceId, false).catch((e: unknown) => this.#deps.logger.warn('could not record agent disconnect', { instanceArn, error: e }));
+    });
+    ws.on('error', () => ws.terminate());
+  }
+
+  #onMessage(session: Session, msg: AgentMessage): void {
+    switch (msg.t) {
+      case 'hello':
+        if (msg.protocol !== AGENT_PROTOCOL_VERSION) {
+          this.#send(session.ws, { t: 'refused', reason: `Agent protocol ${msg.protocol} is not supported; this server speaks ${AGENT_PROTOCOL_VERSION}. Upgrade the agent.` });
+          session.ws.close(4002, 'protocol');
+          return;
+        }
+        this.#enqueue(session, async () => {
+          await this.#setConnected(session.cluster, session.instanceId, true, msg.agentVersion);
+          for (const r of msg.tasks) await this.#apply(session, r);
+          session.helloDone = true;
+          this.#sendDesired(session);
+        });
+        return;
+      case 'report':
+        this.#enqueue(session, async () => {
+          await this.#apply(session, msg.report);
+          this.#send(session.ws, { t: 'ack', seq: msg.seq });
+        });
+        return;
+      case 'heartbeat':
+        this.#send(session.ws, { t: 'heartbeat', at: this.#deps.clock.now() });
+        return;
+    }
+  }
+
+  #enqueue(session: Session, work: () => Promise<void>): void {
+    session.queue = session.queue.then(work).catch((e: unknown) => {
+      // A report that cannot be applied now is not acknowledged: the agent keeps it and sends it again.
+      this.#deps.logger.warn('agent message not applied', { instanceArn: session.instanceArn, error: e });
+      session.ws.terminate();
+    });
+  }
+
+  /** Applies one report to its task, durably; reports about tasks of other instances are ignored. */
+  async #apply(session: Session, report: TaskReport): Promise<void> {
+    const { state, clock } = this.#deps;
+    const taskId = report.taskArn.split('/').at(-1)!;
+    const key = `${session.cluster}/${taskId}`;
+    await state.catalog.transact(() => {
+      const cur = state.catalog.get<TaskRecord>(Kind.task, key);
+      if (!cur || cur.value.containerInstanceArn !== session.instanceArn) return { ops: [], result: undefined };
+      const next = applyTaskReport(cur.value, report, epochSeconds(clock.now()));
+      return next ? { ops: [putOp(Kind.task, key, next, cur)], result: undefined } : { ops: [], result: undefined };
+    });
+  }
+
+  async #setConnected(cluster: string, id: string, connected: boolean, agentVersion?: string): Promise<void> {
+    const { state, clock } = this.#deps;
+    await state.catalog.transact(() => {
+      const cur = state.instance(cluster, id);
+      if (!cur) return { ops: [], result: undefined };
+      const versionInfo = agentVersion !== undefined ? { ...cur.value.versionInfo, agentVersion } : cur.value.versionInfo;
+      if (cur.value.agentConnected === connected && versionInfo.agentVersion === cur.value.versionInfo.agentVersion) return { ops: [], result: undefined };
+      const value: ContainerInstanceRecord = { ...cur.value, agentConnected: connected, versionInfo, version: cur.value.version + 1, lastHeartbeatMs: clock.now() };
+      return { ops: [putOp(Kind.containerInstance, instanceKey(cluster, id), value, cur)], result: undefined };
+    });
+  }
+
+  #markDirty(instanceArn: string): void {
+    this.#dirty.add(instanceArn);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      const arns = [...this.#dirty];
+      this.#dirty.clear();
+      for (const arn of arns) {
+        const s = this.#sessions.get(arn);
+        if (s?.helloDone) this.#sendDesired(s);
+      }
+    });
+  }
+
+  /** The whole desired task set of an instance: every task placed on it that has not stopped. */
+  desiredTasks(cluster: string, instanceArn: string): DesiredTask[] {
+    const { state } = this.#deps;
+    const out: DesiredTask[] = [];
+    for (const key of state.tasksByCluster.keys(cluster)) {
+      const t = state.catalog.get<TaskRecord>(Kind.task, key)?.value;
+      if (!t || t.containerInstanceArn !== instanceArn || t.lastStatus === 'STOPPED') continue;
+      const [family, rev] = t.taskDefinitionArn.split('/').at(-1)!.split(':') as [string, string];
+      const def = state.catalog.get<TaskDefinitionRecord>(Kind.taskDefinition, taskDefinitionKey(family, Number(rev)))?.value;
+      if (def) out.push(desiredTaskOf(t, def));
+    }
+    return out;
+  }
+
+  #sendDesired(session: Session): void {
+    this.#send(session.ws, { t: 'desired', tasks: this.desiredTasks(session.cluster, session.instanceArn) });
+  }
+
+  #send(ws: WebSocket, msg: ServerMessage): void {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+  }
+
+  /** Drops a connection that has gone silent (it will reconnect if it is alive). */
+  disconnect(instanceArn: string): void {
+    this.#sessions.get(instanceArn)?.ws.terminate();
+  }
+
+  async close(): Promise<void> {
+    this.#unsubscribe();
+    for (const s of this.#sessions.values()) s.ws.close(1001, 'server shutting down');
+    this.#sessions.clear();
+    await new Promise<void>((r) => this.#wss.close(() => r()));
+  }
+}
