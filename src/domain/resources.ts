@@ -16,9 +16,25 @@ export type ContainerReservation = Pick<Container, 'cpu' | 'memory' | 'memoryRes
   readonly networkBindings?: readonly Pick<NetworkBinding, 'hostPort' | 'hostPortRange' | 'protocol'>[] | undefined;
 };
 
-/** The members of a task (its wire shape, as task records hold it) that decide what it holds on its instance. */
+/** What placement reserved for a task (TaskRecord.reservation in ./task.ts): CPU units, MiB, static host ports, GPU ids. */
+export interface PlacementReservation {
+  readonly cpu: number;
+  readonly memory: number;
+  readonly portsTcp: readonly number[];
+  readonly portsUdp: readonly number[];
+  readonly gpuIds: readonly string[];
+}
+
+/**
+ * The members of a task (its wire shape, as task records hold it) that decide what it holds on its instance.
+ * A task placed by Gantry carries `reservation`, which then decides alone: its static host ports are held
+ * from placement on, long before the agent reports any binding, and the dynamic ports Docker later binds are
+ * not reserved (ECS shows only user-specified host ports in remainingResources [BC PortMapping]). Records
+ * without one are read from their wire shape.
+ */
 export type TaskReservation = Pick<Task, 'desiredStatus' | 'lastStatus' | 'cpu' | 'memory'> & {
   readonly containers?: readonly ContainerReservation[] | undefined;
+  readonly reservation?: PlacementReservation | undefined;
 };
 
 /** Statuses a task passes through on its way to RUNNING: ECS counts these as pending on the instance. */
@@ -30,6 +46,7 @@ export function holdsResources(task: TaskReservation): boolean {
 
 /** CPU units the task reserves: the task-level value when set (always so for Fargate), else the containers' sum. */
 export function reservedCpu(task: TaskReservation): number {
+  if (task.reservation !== undefined) return task.reservation.cpu;
   if (task.cpu !== undefined) return units(task.cpu);
   let sum = 0;
   for (const c of task.containers ?? []) sum += units(c.cpu);
@@ -38,6 +55,7 @@ export function reservedCpu(task: TaskReservation): number {
 
 /** MiB the task reserves: the task-level value when set, else per container the soft limit, falling back to the hard one. */
 export function reservedMemory(task: TaskReservation): number {
+  if (task.reservation !== undefined) return task.reservation.memory;
   if (task.memory !== undefined) return units(task.memory);
   let sum = 0;
   for (const c of task.containers ?? []) sum += units(c.memoryReservation ?? c.memory);
@@ -46,6 +64,7 @@ export function reservedMemory(task: TaskReservation): number {
 
 /** Host ports the task's containers are bound to, as ECS lists them in the PORTS / PORTS_UDP string sets. */
 export function reservedHostPorts(task: TaskReservation): { readonly tcp: string[]; readonly udp: string[] } {
+  if (task.reservation !== undefined) return { tcp: task.reservation.portsTcp.map(String), udp: task.reservation.portsUdp.map(String) };
   const tcp: string[] = [];
   const udp: string[] = [];
   for (const c of task.containers ?? []) {
@@ -59,6 +78,7 @@ export function reservedHostPorts(task: TaskReservation): { readonly tcp: string
 }
 
 export function reservedGpus(task: TaskReservation): string[] {
+  if (task.reservation !== undefined) return [...task.reservation.gpuIds];
   return (task.containers ?? []).flatMap((c) => c.gpuIds ?? []);
 }
 

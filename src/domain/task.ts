@@ -50,9 +50,17 @@ export interface TaskContainerRecord {
   cpu?: string;
   memory?: string;
   memoryReservation?: string;
+  /** GPUs placement assigned to this container (from the instance's GPU set). */
+  gpuIds?: string[];
+  /** Internal, from the definition: whether its exit stops the task, and whether its health is monitored. */
+  essential: boolean;
+  hasHealthCheck: boolean;
 }
 
-/** Resources a task holds on its container instance while its desiredStatus is not STOPPED. */
+/**
+ * Resources a task holds on its container instance while neither its desiredStatus nor its lastStatus is
+ * STOPPED: exactly what placement reserved, so accounting (src/domain/resources.ts) never re-derives it.
+ */
 export interface TaskReservation {
   /** CPU units. */
   cpu: number;
@@ -61,7 +69,8 @@ export interface TaskReservation {
   /** Static host ports held, by protocol. Dynamic ports are not reserved at placement. */
   portsTcp: number[];
   portsUdp: number[];
-  gpu: number;
+  /** The instance's GPU ids assigned to the task. */
+  gpuIds: string[];
 }
 
 /**
@@ -106,9 +115,16 @@ export interface TaskRecord {
   enableExecuteCommand: boolean;
   /** Internal: what this task holds on its instance. */
   reservation: TaskReservation;
-  /** Internal: the RunTask clientToken (idempotency) and the service that owns the task, if any. */
+  /** Internal: the RunTask clientToken and a digest of the request it came with (idempotency). */
   clientToken?: string;
+  requestDigest?: string;
+  /** Internal: the service that owns the task, if any. */
   serviceName?: string;
+  /**
+   * Internal: when the instance's agent first reported on the task (epoch seconds). Until then no agent has
+   * started anything for it, so a stop needs no agent and completes at once.
+   */
+  reportedAt?: number;
 }
 
 /** One task as the server wants an agent to run it: everything needed, nothing looked up later. */
@@ -129,6 +145,8 @@ export interface DesiredTask {
   volumes: Wire<Volume>[];
   /** Static host ports the server reserved for the task, for checking. */
   reservedPorts: { tcp: number[]; udp: number[] };
+  /** GPU ids placement assigned, by container name; absent when the task has no GPUs. */
+  gpuIds?: Record<string, string[]>;
   /** Registry credentials for images of Gantry's registry (added with the registry). */
   registryAuth?: Record<string, { username: string; password: string }>;
 }

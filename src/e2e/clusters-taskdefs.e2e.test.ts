@@ -260,7 +260,10 @@ describe('JS SDK', () => {
     assert.deepEqual(again.tags, [{ key: 'team', value: 'sdk' }]);
     assert.deepEqual(again.settings, [{ name: 'containerInsights', value: 'enabled' }]);
 
-    for (const n of ['sdk-b', 'sdk-c', 'sdk-d', 'sdk-e']) await sdk.send(new CreateClusterCommand({ clusterName: n }));
+    // Concurrent creates of one name: one cluster, and every caller gets it.
+    const racing = await Promise.all(Array.from({ length: 20 }, () => sdk.send(new CreateClusterCommand({ clusterName: 'sdk-b' }))));
+    for (const r of racing) assert.equal(r.cluster!.clusterArn, clusterArn('sdk-b'));
+    for (const n of ['sdk-c', 'sdk-d', 'sdk-e']) await sdk.send(new CreateClusterCommand({ clusterName: n }));
 
     // Describe by name and ARN, with include, and MISSING failures.
     const d = await sdk.send(
@@ -344,6 +347,15 @@ describe('JS SDK', () => {
     assert.equal((await sdk.send(new RegisterTaskDefinitionCommand(web))).taskDefinition!.revision, 2);
     const td3 = (await sdk.send(new RegisterTaskDefinitionCommand({ ...web, cpu: '0.5 vCPU', memory: '4 GB' }))).taskDefinition!;
     assert.deepEqual([td3.revision, td3.cpu, td3.memory], [3, '512', '4096']);
+    // Concurrent registrations of one family: distinct, consecutive revisions.
+    const concurrent = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => sdk.send(new RegisterTaskDefinitionCommand({ family: 'race-sdk', containerDefinitions: [{ name: 'a', image: `nginx:${i}`, memory: 64 }] }))),
+    );
+    assert.deepEqual(sorted(concurrent.map((r) => String(r.taskDefinition!.revision).padStart(2, '0'))), Array.from({ length: 20 }, (_, i) => String(i + 1).padStart(2, '0')));
+    for (const r of concurrent) {
+      const d = await sdk.send(new DescribeTaskDefinitionCommand({ taskDefinition: r.taskDefinition!.taskDefinitionArn! }));
+      assert.equal(d.taskDefinition!.containerDefinitions![0]!.image, r.taskDefinition!.containerDefinitions![0]!.image);
+    }
     const worker = { family: 'sdk-worker', requiresCompatibilities: ['FARGATE' as const], networkMode: 'awsvpc' as const, cpu: '256', memory: '512', containerDefinitions: FARGATE_CONTAINERS };
     const w1 = (await sdk.send(new RegisterTaskDefinitionCommand(worker))).taskDefinition!;
     assert.ok(w1.compatibilities!.includes('FARGATE'), JSON.stringify(w1.compatibilities));
@@ -376,6 +388,9 @@ describe('JS SDK', () => {
     const families: string[] = [];
     for await (const page of paginateListTaskDefinitionFamilies({ client: sdk, pageSize: 1 }, { familyPrefix: 'sdk-' })) families.push(...page.families!);
     assert.deepEqual(families, ['sdk-web', 'sdk-worker']);
+    // ListTaskDefinitionFamilies' familyPrefix is a prefix; ListTaskDefinitions' is the full family name.
+    assert.deepEqual((await sdk.send(new ListTaskDefinitionFamiliesCommand({ familyPrefix: 'sdk-w' }))).families, ['sdk-web', 'sdk-worker']);
+    assert.deepEqual((await sdk.send(new ListTaskDefinitionsCommand({ familyPrefix: 'sdk-w' }))).taskDefinitionArns, []);
 
     // Deregister: INACTIVE, describe by family skips it, INACTIVE listing.
     const dereg = (await sdk.send(new DeregisterTaskDefinitionCommand({ taskDefinition: 'sdk-web:3' }))).taskDefinition!;

@@ -113,50 +113,56 @@ describe('durability across kill -9', () => {
       clients.push(sdk);
       // Some history first, so that the counter does not start at 1.
       for (let i = 1; i <= 3; i++) await sdk.send(new RegisterTaskDefinitionCommand(definition('burst', `pre${i}`)));
-
-      // One attempt per request: an outcome is either the server's 200 or a failure, never a silent retry.
-      const burst = sdkClient(g.url, { maxAttempts: 1 });
-      clients.push(burst);
+      const expected: string[] = ['pre1', 'pre2', 'pre3'];
       const N = 50;
-      let killed: Promise<void> | undefined;
-      const acked: { mark: string; revision: number }[] = [];
-      const calls = Array.from({ length: N }, (_, i) =>
-        burst.send(new RegisterTaskDefinitionCommand(definition('burst', `w${i}`))).then((r: RegisterTaskDefinitionCommandOutput) => {
-          assert.equal(r.$metadata.httpStatusCode, 200);
-          acked.push({ mark: `w${i}`, revision: r.taskDefinition!.revision! });
-          // Crash as soon as the first write is acknowledged, with the rest in flight.
-          killed ??= g.kill9();
-        }),
-      );
-      const outcomes = await Promise.allSettled(calls);
-      await (killed ?? g.kill9());
-      const failed = outcomes.filter((o) => o.status === 'rejected').length;
-      t.diagnostic(`${acked.length} of ${N} registrations acknowledged before the kill, ${failed} failed`);
-      assert.ok(acked.length >= 1);
-      assert.equal(acked.length + failed, N);
-      const ackedRevisions = acked.map((a) => a.revision);
-      assert.equal(new Set(ackedRevisions).size, ackedRevisions.length, `a revision was acknowledged twice: ${ackedRevisions.join(',')}`);
-      for (const r of ackedRevisions) assert.ok(r >= 4, `revision ${r} reuses a number issued before the burst`);
+      // Three crashes, each at a different point of the burst: after the 1st, the 10th and the 40th acknowledgement.
+      for (const [round, killAfter] of [1, 10, 40].entries()) {
+        // One attempt per request: an outcome is either the server's 200 or a failure, never a silent retry.
+        const burst = sdkClient(g.url, { maxAttempts: 1 });
+        clients.push(burst);
+        const victim = g;
+        let killed: Promise<void> | undefined;
+        const acked: { mark: string; revision: number }[] = [];
+        const calls = Array.from({ length: N }, (_, i) =>
+          burst.send(new RegisterTaskDefinitionCommand(definition('burst', `r${round}w${i}`))).then((r: RegisterTaskDefinitionCommandOutput) => {
+            assert.equal(r.$metadata.httpStatusCode, 200);
+            acked.push({ mark: `r${round}w${i}`, revision: r.taskDefinition!.revision! });
+            // Crash with the rest of the burst in flight.
+            if (acked.length === killAfter) killed = victim.kill9();
+          }),
+        );
+        const outcomes = await Promise.allSettled(calls);
+        await (killed ?? victim.kill9());
+        const failed = outcomes.filter((o) => o.status === 'rejected').length;
+        assert.ok(acked.length >= killAfter);
+        assert.equal(acked.length + failed, N);
+        const ackedRevisions = acked.map((a) => a.revision);
+        assert.equal(new Set(ackedRevisions).size, ackedRevisions.length, `a revision was acknowledged twice: ${ackedRevisions.join(',')}`);
+        for (const r of ackedRevisions) assert.ok(r > expected.length, `revision ${r} reuses a number issued before the burst`);
 
-      ({ g, sdk } = await withServer(dataDir, undefined, servers));
-      clients.push(sdk);
-      const present = await revisionsOf(sdk, 'burst');
-      // Every acknowledged registration is there, under the revision it was acknowledged with.
-      for (const a of acked) {
-        assert.ok(present.includes(a.revision), `acknowledged burst:${a.revision} (${a.mark}) lost`);
-        assert.equal(await imageMark(sdk, 'burst', a.revision), a.mark, `burst:${a.revision} holds another definition`);
+        ({ g, sdk } = await withServer(dataDir, undefined, servers));
+        clients.push(sdk);
+        const present = await revisionsOf(sdk, 'burst');
+        // Every acknowledged registration is there, under the revision it was acknowledged with.
+        for (const a of acked) {
+          assert.ok(present.includes(a.revision), `acknowledged burst:${a.revision} (${a.mark}) lost`);
+          assert.equal(await imageMark(sdk, 'burst', a.revision), a.mark, `burst:${a.revision} holds another definition`);
+        }
+        // Revisions are 1..max with no gaps (commits are durable in order); what was there before is unchanged,
+        // and each revision holds a distinct request of this burst.
+        const max = Math.max(...present);
+        assert.deepEqual(present, Array.from({ length: max }, (_, i) => i + 1));
+        const marks = await Promise.all(present.map((r) => imageMark(sdk, 'burst', r)));
+        assert.deepEqual(marks.slice(0, expected.length), expected);
+        const fresh = marks.slice(expected.length);
+        assert.equal(new Set(fresh).size, fresh.length, 'one request stored under two revisions');
+        for (const m of fresh) assert.match(m ?? '', new RegExp(`^r${round}w\\d+$`));
+        t.diagnostic(`round ${round}: killed after ${killAfter} acknowledgements; ${acked.length} of ${N} acknowledged, ${fresh.length} present after restart`);
+        // The next registration takes the next number: nothing issued before the crash is handed out again.
+        const next = (await sdk.send(new RegisterTaskDefinitionCommand(definition('burst', `after${round}`)))).taskDefinition!.revision!;
+        assert.equal(next, max + 1);
+        expected.push(...(fresh as string[]), `after${round}`);
       }
-      // Revisions are 1..max with no gaps, each holding a distinct request (commits are durable in order).
-      const max = Math.max(...present);
-      assert.deepEqual(present, Array.from({ length: max }, (_, i) => i + 1));
-      const marks = await Promise.all(present.map((r) => imageMark(sdk, 'burst', r)));
-      assert.deepEqual(marks.slice(0, 3), ['pre1', 'pre2', 'pre3']);
-      assert.equal(new Set(marks).size, marks.length, 'one request stored under two revisions');
-      t.diagnostic(`${max - 3} burst registrations present after restart (${acked.length} acknowledged)`);
-      // The next registration takes the next number: nothing issued before the crash is handed out again.
-      const next = (await sdk.send(new RegisterTaskDefinitionCommand(definition('burst', 'after')))).taskDefinition!.revision!;
-      assert.equal(next, max + 1);
-      assert.ok(next > Math.max(...ackedRevisions));
     } finally {
       for (const c of clients) c.destroy();
       for (const s of servers) await s.stop();

@@ -150,6 +150,26 @@ describe('SigV4', () => {
         send: (n) => sendRaw(g.url, { 'content-type': CONTENT_TYPE, 'x-amz-target': `${ECS_TARGET_PREFIX}.CreateCluster` }, createBody(n)),
       },
       {
+        name: 'no X-Amz-Date header',
+        code: 'IncompleteSignatureException',
+        message: /X-Amz-Date/,
+        send: async (n) => {
+          const req = await sign('CreateCluster', createBody(n));
+          const { 'x-amz-date': _, ...headers } = req.headers;
+          return sendRaw(req.url, headers, req.body);
+        },
+      },
+      {
+        name: 'Authorization header without SignedHeaders and Signature',
+        code: 'IncompleteSignatureException',
+        message: /Signature/,
+        send: async (n) => {
+          const req = await sign('CreateCluster', createBody(n));
+          const credential = /Credential=[^,]+/.exec(req.headers['authorization']!)![0];
+          return sendRaw(req.url, { ...req.headers, authorization: `AWS4-HMAC-SHA256 ${credential}` }, req.body);
+        },
+      },
+      {
         name: 'clock 10 minutes behind',
         code: 'InvalidSignatureException',
         message: /Signature expired/,

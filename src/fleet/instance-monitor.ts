@@ -92,10 +92,9 @@ export class InstanceMonitor {
       for (const key of state.tasksByCluster.keys(instance.cluster)) {
         const t = state.catalog.get<TaskRecord>(Kind.task, key);
         if (!t || t.value.containerInstanceArn !== instance.containerInstanceArn || t.value.lastStatus === 'STOPPED') continue;
-        const at = epochSeconds(now);
         // Nobody is left to confirm the stop, so the task is recorded as stopped now.
-        const next: TaskRecord = { ...stopTask(t.value, 'InfrastructureHealth', reason, at), lastStatus: 'STOPPED', stoppedAt: at, executionStoppedAt: at };
-        ops.push(putOp(Kind.task, key, next, t));
+        const next = stopTask(t.value, 'InfrastructureHealth', reason, epochSeconds(now), { immediately: true });
+        if (next) ops.push(putOp(Kind.task, key, next, t));
       }
       if (ops.length > 0) ops.push(putOp(Kind.containerInstance, instanceKey(instance.cluster, instance.id), { ...inst.value, version: inst.value.version + 1 }, inst));
       return { ops, result: ops.length - (ops.length > 0 ? 1 : 0) };

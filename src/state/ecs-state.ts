@@ -1,5 +1,6 @@
 import { Kind } from '../domain/records.js';
 import type { ClusterRecord, ContainerInstanceRecord, TaskDefinitionFamilyRecord } from '../domain/records.js';
+import type { TaskRecord } from '../domain/task.js';
 import type { Catalog, Versioned } from './catalog.js';
 import { GroupIndex } from './group-index.js';
 
@@ -12,6 +13,8 @@ export class EcsState {
   readonly tasksByCluster: GroupIndex;
   readonly servicesByCluster: GroupIndex;
   readonly revisionsByFamily: GroupIndex;
+  /** RunTask clientToken → its tasks (`cluster` NUL `token`), for idempotent retries. */
+  readonly tasksByClientToken: GroupIndex;
 
   constructor(readonly catalog: Catalog) {
     const byCluster = (v: unknown) => (v as { cluster: string }).cluster;
@@ -19,6 +22,10 @@ export class EcsState {
     this.tasksByCluster = new GroupIndex(catalog, Kind.task, byCluster);
     this.servicesByCluster = new GroupIndex(catalog, Kind.service, byCluster);
     this.revisionsByFamily = new GroupIndex(catalog, Kind.taskDefinition, (v) => (v as { family: string }).family);
+    this.tasksByClientToken = new GroupIndex(catalog, Kind.task, (v) => {
+      const t = v as { cluster: string; clientToken?: string };
+      return t.clientToken === undefined ? undefined : clientTokenGroup(t.cluster, t.clientToken);
+    });
   }
 
   cluster(name: string): Versioned<ClusterRecord> | undefined {
@@ -33,6 +40,10 @@ export class EcsState {
     return this.catalog.get<ContainerInstanceRecord>(Kind.containerInstance, instanceKey(cluster, id));
   }
 
+  task(cluster: string, id: string): Versioned<TaskRecord> | undefined {
+    return this.catalog.get<TaskRecord>(Kind.task, taskKey(cluster, id));
+  }
+
   *instancesOf(cluster: string): Generator<Versioned<ContainerInstanceRecord>> {
     for (const key of this.instancesByCluster.keys(cluster)) {
       const v = this.catalog.get<ContainerInstanceRecord>(Kind.containerInstance, key);
@@ -42,4 +53,6 @@ export class EcsState {
 }
 
 export const instanceKey = (cluster: string, id: string): string => `${cluster}/${id}`;
+export const taskKey = (cluster: string, id: string): string => `${cluster}/${id}`;
+export const clientTokenGroup = (cluster: string, token: string): string => `${cluster}\u0000${token}`;
 export const taskDefinitionKey = (family: string, revision: number): string => `${family}:${revision}`;

@@ -113,6 +113,7 @@ export interface ContainerStatus {
   readonly imageDigest?: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly state: ContainerState;
+  /** Only once the container has exited (ECS reports no exit code before that, nor for a failed start). */
   readonly exitCode?: number;
   readonly oomKilled: boolean;
   /** Runtime error text (e.g. why the start failed). */
@@ -124,8 +125,21 @@ export interface ContainerStatus {
   readonly ports: readonly PortBinding[];
 }
 
+interface RuntimeEventBase {
+  readonly id: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Epoch milliseconds, as the runtime stamped the event. */
+  readonly time: number;
+}
+
+/**
+ * A hint that a container changed; consumers re-inspect rather than trust it (events can be replayed after
+ * a reconnect). `die` carries the exit code and `health` the new status, as Docker's events do.
+ */
 export type RuntimeEvent =
-  | { readonly type: 'start' | 'die' | 'oom' | 'destroy' | 'health'; readonly id: string; readonly labels: Readonly<Record<string, string>> };
+  | (RuntimeEventBase & { readonly type: 'start' | 'oom' | 'destroy' })
+  | (RuntimeEventBase & { readonly type: 'die'; readonly exitCode?: number })
+  | (RuntimeEventBase & { readonly type: 'health'; readonly health: 'starting' | 'healthy' | 'unhealthy' });
 
 export interface HostInfo {
   readonly cpus: number;
@@ -162,19 +176,26 @@ export interface ContainerRuntime {
   pullImage(image: string, auth?: RegistryAuth): Promise<{ digest?: string }>;
   /** Creates the container, or returns the id of the existing one with the same name (idempotent). */
   createContainer(spec: ContainerSpec): Promise<string>;
-  /** Starts a created container; a no-op if it is already running. */
+  /**
+   * Starts a created container and resolves once it runs; a no-op if it is already running. Throws
+   * RuntimeError('CannotStartContainerError', …) when it cannot start or does not exist.
+   */
   startContainer(id: string): Promise<void>;
-  /** Stop signal, then SIGKILL after `timeoutSec`; a no-op if it is not running. */
+  /** Stop signal, then SIGKILL after `timeoutSec`; resolves once it has exited. A no-op if it is not running or gone. */
   stopContainer(id: string, timeoutSec: number): Promise<void>;
-  /** Removes a container (and its anonymous volumes); a no-op if it is gone. */
+  /** Removes a container (and its anonymous volumes), killing it if it still runs; a no-op if it is gone. */
   removeContainer(id: string): Promise<void>;
+  /** `id` may also be the container's name. Undefined when there is no such container. */
   inspectContainer(id: string): Promise<ContainerStatus | undefined>;
   /** Every container carrying all the given labels (for adoption after a restart). */
   listContainers(labels: Readonly<Record<string, string>>): Promise<ContainerStatus[]>;
   /** Named volumes for the task definition's dockerVolumeConfiguration. Idempotent. */
   createVolume(name: string, driver: string, options: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): Promise<void>;
   removeVolume(name: string): Promise<void>;
-  /** Container lifecycle events (start, die, oom, health changes); returns an unsubscribe function. */
+  /**
+   * Container lifecycle events (start, die, oom, destroy, health changes) from the moment of the call on,
+   * delivered asynchronously; returns an unsubscribe function.
+   */
   subscribe(listener: (e: RuntimeEvent) => void): () => void;
   /** A container's log lines; with `follow`, keeps yielding until the container stops or `signal` aborts. */
   logs(id: string, opts: { follow: boolean; tail?: number; sinceMs?: number; signal?: AbortSignal }): AsyncIterable<LogLine>;

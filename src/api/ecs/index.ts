@@ -9,6 +9,7 @@ import { ContainerInstanceOperations } from './container-instances.js';
 import type { EcsDeps, OperationTable } from './context.js';
 import { TaggingOperations } from './tagging.js';
 import { TaskDefinitionOperations } from './task-definitions.js';
+import { TaskOperations } from './tasks.js';
 
 export function ecsOperations(deps: EcsDeps): OperationTable {
   const clusters = new ClusterOperations(deps);
@@ -17,6 +18,7 @@ export function ecsOperations(deps: EcsDeps): OperationTable {
   const taskDefinitions = new TaskDefinitionOperations(deps);
   const tagging = new TaggingOperations(deps);
   const accountSettings = new AccountSettingOperations(deps);
+  const tasks = new TaskOperations(deps);
   return {
     CreateCluster: clusters.CreateCluster,
     DescribeClusters: clusters.DescribeClusters,
@@ -45,5 +47,10 @@ export function ecsOperations(deps: EcsDeps): OperationTable {
     PutAttributes: attributes.PutAttributes,
     DeleteAttributes: attributes.DeleteAttributes,
     ListAttributes: attributes.ListAttributes,
+    RunTask: tasks.RunTask,
+    StartTask: tasks.StartTask,
+    StopTask: tasks.StopTask,
+    DescribeTasks: tasks.DescribeTasks,
+    ListTasks: tasks.ListTasks,
   } as OperationTable;
 }

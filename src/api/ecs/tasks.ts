@@ -1,0 +1,332 @@
+/**
+ * Tasks: RunTask, StartTask, StopTask, DescribeTasks, ListTasks; and the periodic removal of stopped tasks.
+ *
+ * RunTask and StartTask decide inside `catalog.transact`: the snapshot of the cluster (instances and the tasks
+ * holding resources on them) is read in the decision, placed against (src/placement), and committed with the
+ * new task records, each instance used rewritten with its `version` bumped and guarded at the revision read,
+ * and the cluster and task definition guarded too. Two launches racing for an instance therefore serialize on
+ * it: the second decides again against the first's tasks, so no instance is ever over-committed.
+ *
+ * Everything random (task ids, placement choices) is drawn before the decision, so a decision that runs again
+ * after a lost race mints the same ids and, against the same state, makes the same choices.
+ */
+import type {
+  DescribeTasksRequest,
+  ListTasksRequest,
+  PlacementConstraint,
+  PlacementStrategy,
+  RunTaskRequest,
+  StartTaskRequest,
+  StopTaskRequest,
+} from '@aws-sdk/client-ecs';
+import type { Arns } from '../../domain/arn.js';
+import { Ecs } from '../../domain/errors.js';
+import { Kind } from '../../domain/records.js';
+import type { ContainerInstanceRecord } from '../../domain/records.js';
+import type { TaskRecord } from '../../domain/task.js';
+import { stopTask, TASK_STOPPED_BY_USER } from '../../domain/task-lifecycle.js';
+import { DEFAULT_STRATEGY, placeOn, placeTasks } from '../../placement/pipeline.js';
+import { buildSnapshot } from '../../placement/snapshot.js';
+import type { Snapshot } from '../../placement/snapshot.js';
+import { strategyFor } from '../../placement/strategies/index.js';
+import type { PlacementAttempt, PlacementFailure, StrategyRule } from '../../placement/types.js';
+import { checkOp, deleteOp, putOp } from '../../state/catalog.js';
+import type { Versioned } from '../../state/catalog.js';
+import { clientTokenGroup, instanceKey, taskDefinitionKey, taskKey } from '../../state/ecs-state.js';
+import type { EcsState } from '../../state/ecs-state.js';
+import type { WriteOp } from '../../store/types.js';
+import { epochSeconds, seededRng } from '../../util/clock.js';
+import { paginate } from '../pagination.js';
+import { findInstance, instanceArnFor, parseInstanceRef, tasksByInstance } from './container-instances.js';
+import type { EcsDeps } from './context.js';
+import { activeCluster, clusterNameOf } from './resolve.js';
+import { checkClientToken, launchDefinition, newTaskRecord, parseLaunch, prepareLaunch, requestDigest } from './task-launch.js';
+import type { Launch, PreparedLaunch } from './task-launch.js';
+import { familyOf, findTask, taskArnFor, taskView } from './task-view.js';
+import type { WireTask } from './task-view.js';
+
+const MAX_RUN_COUNT = 10;
+const MAX_START_INSTANCES = 10;
+const MAX_DESCRIBE = 100;
+const MAX_STRATEGY_RULES = 5;
+const MAX_CONSTRAINTS = 10;
+const MAX_STOP_REASON = 255;
+/** [BC DescribeTasks]: "stopped tasks appear in the returned results for at least one hour". */
+export const STOPPED_TASK_RETENTION_MS = 60 * 60 * 1000;
+
+interface LaunchResult {
+  readonly tasks: TaskRecord[];
+  readonly failures: PlacementFailure[];
+}
+
+export class TaskOperations {
+  constructor(private readonly deps: EcsDeps) {}
+
+  RunTask = async (input: RunTaskRequest) => {
+    const { state, arns, clock, rng } = this.deps;
+    const count = input.count ?? 1;
+    if (!Number.isInteger(count) || count < 1 || count > MAX_RUN_COUNT) {
+      throw Ecs.invalidParameter(`count must be between 1 and ${MAX_RUN_COUNT}; got ${count}.`);
+    }
+    const launch = parseLaunch(arns, input);
+    checkLaunchType(input);
+    const strategy = strategyRules(input.placementStrategy, input.placementConstraints);
+    const clientToken = checkClientToken(input.clientToken);
+    const digest = clientToken === undefined ? undefined : requestDigest(input);
+    const ids = Array.from({ length: count }, () => rng.hex(16));
+    const seed = Math.floor(rng.float() * 2 ** 32);
+    const nowSec = epochSeconds(clock.now());
+
+    const result = await state.catalog.transact((): { ops: WriteOp[]; result: LaunchResult } => {
+      const clusterRead = activeCluster(state, arns, input.cluster);
+      const cluster = clusterRead.value.clusterName;
+      if (input.launchType === undefined && (input.capacityProviderStrategy ?? []).length === 0 && clusterRead.value.defaultCapacityProviderStrategy.length > 0) {
+        throw Ecs.unsupportedFeature(
+          `Cluster '${cluster}' has a default capacity provider strategy, which RunTask would use, and capacity providers are not supported by Gantry yet. Pass launchType EC2.`,
+        );
+      }
+      if (clientToken !== undefined) {
+        const prior = this.tokenTasks(cluster, clientToken);
+        if (prior.length > 0) {
+          if (prior.every((t) => t.requestDigest === digest)) return { ops: [], result: { tasks: prior, failures: [] } };
+          throw Ecs.conflict(`The clientToken '${clientToken}' was already used for a different RunTask request; use a new token for a new request.`, {
+            resourceIds: prior.map((t) => t.taskArn),
+          });
+        }
+      }
+      const defRead = launchDefinition(state, launch.definition);
+      const prepared = prepareLaunch(launch, defRead.value, cluster);
+      const instances = [...state.instancesOf(cluster)].filter((i) => i.value.status !== 'INACTIVE');
+      if (instances.length === 0) throw Ecs.invalidParameter('No Container Instances were found in your cluster.');
+      const snapshot = this.snapshot(cluster, instances);
+      const { attempts } = placeTasks(snapshot, { demand: prepared.demand, count, strategy }, seededRng(seed));
+      const built = this.build(cluster, launch, prepared, instances, attempts, ids, nowSec, { clientToken, requestDigest: digest });
+      if (built.ops.length > 0) built.ops.push(checkOp(Kind.cluster, cluster, clusterRead), checkOp(Kind.taskDefinition, taskDefinitionKey(defRead.value.family, defRead.value.revision), defRead));
+      return built;
+    });
+    return { tasks: result.tasks.map((t) => taskView(t, { tags: true })), failures: result.failures };
+  };
+
+  StartTask = async (input: StartTaskRequest) => {
+    const { state, arns, clock, rng } = this.deps;
+    const refs = input.containerInstances ?? [];
+    if (refs.length < 1 || refs.length > MAX_START_INSTANCES) {
+      throw Ecs.invalidParameter(`containerInstances must name 1 to ${MAX_START_INSTANCES} container instances; got ${refs.length}.`);
+    }
+    const launch = parseLaunch(arns, input);
+    const ids = refs.map(() => rng.hex(16));
+    const nowSec = epochSeconds(clock.now());
+
+    const result = await state.catalog.transact((): { ops: WriteOp[]; result: LaunchResult } => {
+      const clusterRead = activeCluster(state, arns, input.cluster);
+      const cluster = clusterRead.value.clusterName;
+      const defRead = launchDefinition(state, launch.definition);
+      const prepared = prepareLaunch(launch, defRead.value, cluster);
+      // StartTask names its instances, deregistered ones included: those fail as INACTIVE rather than MISSING.
+      const instances = [...state.instancesOf(cluster)];
+      let snapshot = this.snapshot(cluster, instances);
+      const attempts: PlacementAttempt[] = [];
+      for (const ref of refs) {
+        const found = findInstance(state, arns, cluster, ref);
+        if (!found) {
+          attempts.push({ failure: { arn: instanceArnFor(arns, cluster, ref), reason: 'MISSING' }, rejections: [] });
+          continue;
+        }
+        const placed = placeOn(snapshot, found.value.containerInstanceArn, prepared.demand);
+        snapshot = placed.snapshot;
+        attempts.push(placed.attempts[0]!);
+      }
+      const built = this.build(cluster, launch, prepared, instances, attempts, ids, nowSec, {});
+      if (built.ops.length > 0) built.ops.push(checkOp(Kind.cluster, cluster, clusterRead), checkOp(Kind.taskDefinition, taskDefinitionKey(defRead.value.family, defRead.value.revision), defRead));
+      return built;
+    });
+    return { tasks: result.tasks.map((t) => taskView(t, { tags: true })), failures: result.failures };
+  };
+
+  StopTask = async (input: StopTaskRequest): Promise<{ task: WireTask }> => {
+    const { state, arns, clock } = this.deps;
+    const reason = input.reason ?? TASK_STOPPED_BY_USER;
+    if (reason.length > MAX_STOP_REASON) throw Ecs.invalidParameter(`reason can be at most ${MAX_STOP_REASON} characters; got ${reason.length}.`);
+    const ref = input.task ?? '';
+    const nowSec = epochSeconds(clock.now());
+    const record = await state.catalog.transact(() => {
+      const clusterRead = activeCluster(state, arns, input.cluster);
+      const cluster = clusterRead.value.clusterName;
+      const cur = findTask(state, arns, cluster, ref);
+      if (!cur) throw Ecs.invalidParameter(`The referenced task was not found: '${ref}' in cluster '${cluster}'.`);
+      const next = stopTask(cur.value, 'UserInitiated', reason, nowSec);
+      // Stopping twice is not an error: the first stop stands and the task is returned as it is.
+      if (!next) return { ops: [], result: cur.value };
+      const ops: WriteOp[] = [checkOp(Kind.cluster, cluster, clusterRead), putOp(Kind.task, taskKey(cluster, next.id), next, cur)];
+      const instance = next.containerInstanceId === undefined ? undefined : state.instance(cluster, next.containerInstanceId);
+      // The instance's resources change with the stop request, and ECS counts that as a change of the instance.
+      if (instance) ops.push(putOp(Kind.containerInstance, instanceKey(cluster, instance.value.id), { ...instance.value, version: instance.value.version + 1 }, instance));
+      return { ops, result: next };
+    });
+    return { task: taskView(record, { tags: true }) };
+  };
+
+  DescribeTasks = async (input: DescribeTasksRequest) => {
+    const { state, arns } = this.deps;
+    const refs = input.tasks ?? [];
+    if (refs.length < 1 || refs.length > MAX_DESCRIBE) throw Ecs.invalidParameter(`tasks must name 1 to ${MAX_DESCRIBE} tasks, by ID or full ARN; got ${refs.length}.`);
+    const cluster = describableCluster(state, arns, input.cluster);
+    const tags = (input.include ?? []).includes('TAGS');
+    const tasks: WireTask[] = [];
+    const failures: PlacementFailure[] = [];
+    for (const ref of refs) {
+      const found = findTask(state, arns, cluster, ref);
+      if (found) tasks.push(taskView(found.value, { tags }));
+      else failures.push({ arn: taskArnFor(arns, cluster, ref), reason: 'MISSING' });
+    }
+    return { tasks, failures };
+  };
+
+  ListTasks = async (input: ListTasksRequest) => {
+    const { state, arns } = this.deps;
+    if (input.startedBy !== undefined && (input.containerInstance !== undefined || input.family !== undefined || input.serviceName !== undefined)) {
+      throw Ecs.invalidParameter('startedBy must be the only filter when used: it cannot be combined with containerInstance, family or serviceName.');
+    }
+    if (input.daemonName !== undefined) throw Ecs.unsupportedFeature('daemonName: ECS Managed Instances daemons are not supported by Gantry.');
+    const cluster = activeCluster(state, arns, input.cluster).value.clusterName;
+    const desired = input.desiredStatus ?? 'RUNNING';
+    let instanceArn: string | undefined;
+    if (input.containerInstance !== undefined) {
+      const found = findInstance(state, arns, cluster, input.containerInstance);
+      if (!found) {
+        throw Ecs.invalidParameter(
+          parseInstanceRef(arns, input.containerInstance)
+            ? `The referenced container instance '${input.containerInstance}' was not found in cluster '${cluster}'.`
+            : `containerInstance '${input.containerInstance}' is neither a container instance ID nor a container instance ARN.`,
+        );
+      }
+      instanceArn = found.value.containerInstanceArn;
+    }
+    if (input.serviceName !== undefined && !state.catalog.get(Kind.service, `${cluster}/${input.serviceName}`)) {
+      throw Ecs.serviceNotFound(`Service not found: '${input.serviceName}' in cluster '${cluster}'.`);
+    }
+    const matches: TaskRecord[] = [];
+    for (const key of state.tasksByCluster.keys(cluster)) {
+      const t = state.catalog.get<TaskRecord>(Kind.task, key)?.value;
+      if (!t || t.desiredStatus !== desired) continue;
+      if (instanceArn !== undefined && t.containerInstanceArn !== instanceArn) continue;
+      if (input.family !== undefined && familyOf(t) !== input.family) continue;
+      if (input.serviceName !== undefined && t.serviceName !== input.serviceName) continue;
+      if (input.startedBy !== undefined && t.startedBy !== input.startedBy) continue;
+      if (input.launchType !== undefined && t.launchType !== input.launchType) continue;
+      matches.push(t);
+    }
+    const scope = `ListTasks:${JSON.stringify([cluster, desired, instanceArn, input.family, input.serviceName, input.startedBy, input.launchType])}`;
+    const page = paginate(matches, listKey, input, { defaultSize: 100, maxSize: 100, scope }, Ecs.invalidParameter);
+    return { taskArns: page.items.map((t) => t.taskArn), ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
+  };
+
+  private tokenTasks(cluster: string, token: string): TaskRecord[] {
+    const { state } = this.deps;
+    const out: TaskRecord[] = [];
+    for (const key of state.tasksByClientToken.keys(clientTokenGroup(cluster, token))) {
+      const t = state.catalog.get<TaskRecord>(Kind.task, key)?.value;
+      if (t) out.push(t);
+    }
+    return out.sort((a, b) => a.createdAt - b.createdAt || (a.taskArn < b.taskArn ? -1 : 1));
+  }
+
+  private snapshot(cluster: string, instances: readonly Versioned<ContainerInstanceRecord>[]): Snapshot {
+    const tasks = tasksByInstance(this.deps.state, cluster);
+    return buildSnapshot(
+      instances.map((i) => i.value),
+      (arn) => (tasks.get(arn) ?? []).map((t) => t.read.value),
+    );
+  }
+
+  /** Task records for the placed attempts, and the writes: new tasks, and each instance used with its version bumped. */
+  private build(
+    cluster: string,
+    launch: Launch,
+    prepared: PreparedLaunch,
+    instances: readonly Versioned<ContainerInstanceRecord>[],
+    attempts: readonly PlacementAttempt[],
+    ids: readonly string[],
+    nowSec: number,
+    idempotency: { clientToken?: string | undefined; requestDigest?: string | undefined },
+  ): { ops: WriteOp[]; result: LaunchResult } {
+    const byArn = new Map(instances.map((i) => [i.value.containerInstanceArn, i]));
+    const placedOn = new Map<string, number>();
+    const tasks: TaskRecord[] = [];
+    const failures: PlacementFailure[] = [];
+    const ops: WriteOp[] = [];
+    attempts.forEach((a, n) => {
+      if (a.failure) failures.push(a.failure);
+      if (!a.placement) return;
+      const instance = byArn.get(a.placement.containerInstanceArn)!.value;
+      const task = newTaskRecord({ arns: this.deps.arns, cluster, id: ids[n]!, launch, prepared, instance, placement: a.placement, nowSec, ...idempotency });
+      tasks.push(task);
+      ops.push(putOp(Kind.task, taskKey(cluster, task.id), task, undefined));
+      placedOn.set(instance.containerInstanceArn, (placedOn.get(instance.containerInstanceArn) ?? 0) + 1);
+    });
+    for (const [arn, n] of placedOn) {
+      const read = byArn.get(arn)!;
+      ops.push(putOp(Kind.containerInstance, instanceKey(cluster, read.value.id), { ...read.value, version: read.value.version + n }, read));
+    }
+    return { ops, result: { tasks, failures } };
+  }
+}
+
+/**
+ * Removes STOPPED tasks whose stop is older than `retentionMs` (ECS keeps them visible "for at least one
+ * hour"). Run periodically by the server; returns how many were removed.
+ */
+export async function reapStoppedTasks(state: EcsState, nowMs: number, retentionMs = STOPPED_TASK_RETENTION_MS): Promise<number> {
+  const cutoffSec = epochSeconds(nowMs - retentionMs);
+  const expired: string[] = [];
+  for (const [key, v] of state.catalog.all<TaskRecord>(Kind.task)) {
+    if (v.value.lastStatus === 'STOPPED' && (v.value.stoppedAt ?? 0) <= cutoffSec) expired.push(key);
+  }
+  if (expired.length === 0) return 0;
+  return state.catalog.transact(() => {
+    const ops: WriteOp[] = [];
+    for (const key of expired) {
+      // Read again inside the decision: the record may have changed since the scan.
+      const cur = state.catalog.get<TaskRecord>(Kind.task, key);
+      if (cur && cur.value.lastStatus === 'STOPPED' && (cur.value.stoppedAt ?? 0) <= cutoffSec) ops.push(deleteOp(Kind.task, key, cur));
+    }
+    return { ops, result: ops.length };
+  });
+}
+
+/** RunTask's launch type: EC2 only for now, named or by default. */
+function checkLaunchType(input: RunTaskRequest): void {
+  const cps = input.capacityProviderStrategy ?? [];
+  if (input.launchType !== undefined && cps.length > 0) {
+    throw Ecs.invalidParameter('Specifying both a launchType and capacityProviderStrategy is not supported. Remove one and try again.');
+  }
+  if (cps.length > 0) throw Ecs.unsupportedFeature('capacityProviderStrategy is not supported by Gantry yet; pass launchType EC2 (or omit both).');
+  if (input.launchType !== undefined && input.launchType !== 'EC2') {
+    throw Ecs.unsupportedFeature(`launchType ${input.launchType} is not supported by Gantry yet; tasks run on the cluster's EC2-style container instances (launchType EC2).`);
+  }
+}
+
+/** The request's strategy rules (default random) after the checks ECS makes; constraints are not supported yet. */
+function strategyRules(strategy: readonly PlacementStrategy[] | undefined, constraints: readonly PlacementConstraint[] | undefined): readonly StrategyRule[] {
+  if ((constraints ?? []).length > MAX_CONSTRAINTS) throw Ecs.invalidParameter(`A task can have at most ${MAX_CONSTRAINTS} placement constraints.`);
+  if ((constraints ?? []).length > 0) {
+    throw Ecs.unsupportedFeature(`Placement constraints (${constraints!.map((c) => c.type).join(', ')}) are not supported by Gantry yet.`);
+  }
+  if (strategy === undefined || strategy.length === 0) return DEFAULT_STRATEGY;
+  if (strategy.length > MAX_STRATEGY_RULES) throw Ecs.invalidParameter(`A task can have at most ${MAX_STRATEGY_RULES} placement strategy rules; got ${strategy.length}.`);
+  return strategy.map((s) => {
+    const type = s.type ?? '';
+    if (!strategyFor(type)) throw Ecs.unsupportedFeature(`Placement strategy '${type}' is not supported by Gantry yet; 'random' is.`);
+    return { type, field: s.field };
+  });
+}
+
+/** DescribeTasks still shows the tasks of a deleted (INACTIVE) cluster; only an unknown one is missing. */
+function describableCluster(state: EcsState, arns: Arns, ref: string | undefined): string {
+  const name = clusterNameOf(arns, ref);
+  if (name === undefined || !state.cluster(name)) throw Ecs.clusterNotFound('Cluster not found.');
+  return name;
+}
+
+/** Oldest first, then by ID: a stable order for paging. */
+const listKey = (t: TaskRecord) => `${String(Math.round(t.createdAt * 1000)).padStart(15, '0')}/${t.id}`;
