@@ -2,7 +2,7 @@
 // One-step setup behind `npm start` and `npm test`: installs what is missing, builds, and (with --for-tests)
 // installs the real clients the end-to-end tests drive. Only npm and Debian's apt reach the network.
 // Idempotent and quick when nothing changed, so both commands can always call it.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -53,11 +53,15 @@ if (!existsSync(buildInfo) || statSync(buildInfo).mtimeMs < srcTime) {
   run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
 }
 
-// 3. Test clients: Debian's AWS CLI and boto3 (the tests call /usr/bin/aws and /usr/bin/python3).
+// 3. For the tests: Debian's AWS CLI and boto3 (the tests call /usr/bin/aws and /usr/bin/python3), a Docker
+//    engine to run real containers (the tests start their own dockerd), and busybox-static, from which the
+//    tests build their container image offline.
 if (forTests) {
   const need = [];
   if (!existsSync('/usr/bin/aws')) need.push('awscli');
   if (spawnSync('/usr/bin/python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status !== 0) need.push('python3-boto3');
+  if (!existsSync('/usr/sbin/dockerd')) need.push('docker.io');
+  if (!existsSync('/bin/busybox')) need.push('busybox-static');
   if (need.length > 0) aptInstall(need);
 }
 
@@ -77,4 +81,3 @@ function aptInstall(pkgs) {
     run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { env });
   }
 }
-void execFileSync;

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { VERSION } from '../app/server-app.js';
 import { ConfigError } from '../config/server-config.js';
+import { agentCommand } from './agent-command.js';
 import { credentialsCommand, joinTokenCommand, serverCommand } from './server-command.js';
 
 export interface Command {
@@ -20,6 +21,7 @@ const commands: Record<string, Command> = {
   server: serverCommand('server'),
   credentials: credentialsCommand,
   'join-token': joinTokenCommand,
+  agent: agentCommand,
 };
 
 function mainHelp(): string {

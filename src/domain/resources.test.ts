@@ -135,3 +135,22 @@ describe('registeredResourcesOf', () => {
     }
   });
 });
+
+describe('a placement reservation', () => {
+  it('decides alone what a task holds: static ports from placement on, bound dynamic ports never', () => {
+    const task: TaskReservation = {
+      desiredStatus: 'RUNNING',
+      lastStatus: 'RUNNING',
+      cpu: '999',
+      memory: '999',
+      reservation: { cpu: 256, memory: 512, portsTcp: [8080], portsUdp: [53], gpuIds: ['gpu-0'] },
+      containers: [{ cpu: '1', memory: '1', networkBindings: [{ hostPort: 8080 }, { hostPort: 32768 }], gpuIds: ['gpu-1'] }],
+    };
+    assert.equal(reservedCpu(task), 256);
+    assert.equal(reservedMemory(task), 512);
+    assert.deepEqual(reservedHostPorts(task), { tcp: ['8080'], udp: ['53'] });
+    const out = remainingResources(registered, [task]);
+    assert.deepEqual(byName(out, 'PORTS')?.stringSetValue, ['22', '51678', '8080']);
+    assert.deepEqual(byName(out, 'GPU')?.stringSetValue, ['gpu-1']);
+  });
+});

@@ -9,7 +9,8 @@
  *     behind each other in memory instead of colliding in the store.
  *  2. Its writes carry guards (`ifRev`) on everything the decision depended on, with the revision each
  *     in-flight commit will get: every batch is submitted with `expectRev`, so it commits at exactly its
- *     predicted revision or not at all. A guard can therefore never match the wrong version.
+ *     predicted revision or not at all, and a batch behind one of ours still in flight is `chained`: it
+ *     commits only if that revision went to us. A guard can therefore never match another writer's version.
  *  3. The store checks every guard and group-commits the batch with one fsync; the caller is answered only
  *     when its commit is durable.
  * If a commit fails, every commit behind it fails too (its predicted revision is gone) and decides again
@@ -19,6 +20,7 @@
  *
  * Readers outside a decision see only committed (durable) records: nothing is shown before it is safe.
  */
+import { randomUUID } from 'node:crypto';
 import type { Store, WriteOp } from '../store/types.js';
 import { StoreConflictError } from '../store/types.js';
 
@@ -64,6 +66,8 @@ export class Catalog {
   readonly #pending: PendingCommit[] = [];
   #committedRev = 0;
   #deciding = 0;
+  /** Names this catalog's commits in the store, so chained commits can tell ours from another writer's. */
+  readonly #writer = randomUUID();
 
   private constructor(store: Store) {
     this.#store = store;
@@ -194,7 +198,7 @@ export class Catalog {
   async #submit(ops: readonly WriteOp[]): Promise<void> {
     const predictedRev = this.#committedRev + this.#pending.length + 1;
     const pending: PendingCommit = { ops, settled: Promise.resolve() };
-    const promise = this.#store.commit(ops, { expectRev: predictedRev });
+    const promise = this.#store.commit(ops, { expectRev: predictedRev, writer: this.#writer, chained: this.#pending.length > 0 });
     pending.settled = promise;
     this.#pending.push(pending);
     for (const op of ops) {

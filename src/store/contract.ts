@@ -113,6 +113,22 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
+    it('commits a chained batch only right after a commit of the same writer', async () => {
+      const { store } = await factory.open();
+      const base = await store.revision();
+      await store.commit([{ op: 'put', kind: 'c', key: 'a', value: 1 }], { expectRev: base + 1, writer: 'A' });
+      // A's next batch, predicted to follow its own, succeeds…
+      await store.commit([{ op: 'put', kind: 'c', key: 'a', value: 2, ifRev: base + 1 }], { expectRev: base + 2, writer: 'A', chained: true });
+      // …but when B took the revision in between, a chained batch of A fails even though its numbers line up.
+      await store.commit([{ op: 'put', kind: 'c', key: 'a', value: 3 }], { writer: 'B' });
+      await assert.rejects(
+        store.commit([{ op: 'put', kind: 'c', key: 'a', value: 4, ifRev: base + 3 }], { expectRev: base + 4, writer: 'A', chained: true }),
+        StoreConflictError,
+      );
+      assert.equal((await store.get('c', 'a'))?.value, 3);
+      await store.close();
+    });
+
     it('deletes records and reports deletions in the change feed', async () => {
       const { store } = await factory.open();
       const a = await store.commit([{ op: 'put', kind: 'c', key: 'x', value: 1 }]);

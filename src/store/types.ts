@@ -39,6 +39,15 @@ export interface CommitOptions {
    * several batches predict their revisions and guard later batches on the writes of earlier ones.
    */
   readonly expectRev?: number;
+  /** Identifies the writer (e.g. one catalog): recorded with each commit. */
+  readonly writer?: string;
+  /**
+   * With expectRev and writer: also require that the commit just before (expectRev − 1) was made by this same
+   * writer. A writer that predicts revisions for a pipeline of commits sets it on every commit that follows
+   * one of its own still in flight: if another writer's commit took the predicted revision, this one fails
+   * instead of matching guards against a version it never saw.
+   */
+  readonly chained?: boolean;
 }
 
 export interface CommitResult {

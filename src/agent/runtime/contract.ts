@@ -267,9 +267,9 @@ export function runtimeContract(name: string, factory: RuntimeFactory, opts: { s
       const events: RuntimeEvent[] = [];
       const unsubscribe = rt.subscribe((e) => events.push(e));
       const good = await createStarted(spec({ kind: 'serve', health: 'pass' }));
+      assert.equal((await rt.inspectContainer(good))?.health, 'starting', 'no check has run yet');
       const bad = await createStarted(spec({ kind: 'serve', health: 'fail' }));
       const plain = await createStarted(spec({ kind: 'serve' }));
-      assert.equal((await rt.inspectContainer(good))?.health, 'starting');
       assert.equal((await rt.inspectContainer(plain))?.health, 'none');
       await until(async () => (await rt.inspectContainer(good))?.health === 'healthy' || undefined, 20_000, 'healthy');
       await until(async () => (await rt.inspectContainer(bad))?.health === 'unhealthy' || undefined, 20_000, 'unhealthy');

@@ -13,6 +13,8 @@ export interface SerialOp {
 export interface SerialCommit {
   readonly ops: readonly SerialOp[];
   readonly expectRev?: number;
+  readonly writer?: string;
+  readonly chained?: boolean;
 }
 export type Outcome =
   | { readonly ok: true; readonly rev: number }
@@ -46,7 +48,8 @@ export class BatchWriter {
         'INSERT INTO tombstones (kind, key, rev) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET rev = excluded.rev',
       ),
       untomb: db.prepare('DELETE FROM tombstones WHERE kind = ? AND key = ?'),
-      setRev: db.prepare('INSERT INTO meta_rev (id, rev) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET rev = excluded.rev'),
+      meta: db.prepare('SELECT rev, writer FROM meta_rev WHERE id = 1'),
+      setRev: db.prepare('UPDATE meta_rev SET rev = ?, writer = ? WHERE id = 1'),
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
       rollback: db.prepare('ROLLBACK'),
@@ -65,9 +68,12 @@ export class BatchWriter {
   write(batch: readonly SerialCommit[]): Outcome[] {
     const s = this.#s;
     const outcomes: Outcome[] = [];
-    let rev = this.#rev;
     s.begin.run();
     try {
+      // Read inside the write lock: another connection (another process) may have committed since.
+      const meta = s.meta.get() as { rev: number; writer: string | null };
+      let rev = meta.rev;
+      let lastWriter = meta.writer;
       for (const c of batch) {
         s.savepoint.run();
         try {
@@ -75,9 +81,13 @@ export class BatchWriter {
           if (c.expectRev !== undefined && c.expectRev !== next) {
             throw new StoreConflictError('*', '*', c.expectRev - 1, rev);
           }
+          if (c.chained === true && (c.writer === undefined || lastWriter !== c.writer)) {
+            throw new StoreConflictError('*', '*', c.expectRev ?? next, rev);
+          }
           this.#apply(c.ops, next);
           s.release.run();
           rev = next;
+          lastWriter = c.writer ?? null;
           outcomes.push({ ok: true, rev: next });
         } catch (e) {
           s.rollbackTo.run();
@@ -89,13 +99,13 @@ export class BatchWriter {
           );
         }
       }
-      if (rev !== this.#rev) s.setRev.run(rev);
+      if (rev !== meta.rev) s.setRev.run(rev, lastWriter);
       s.commit.run();
+      this.#rev = rev;
     } catch (e) {
       if (this.db.inTransaction) s.rollback.run();
       throw e;
     }
-    this.#rev = rev;
     return outcomes;
   }
 
@@ -119,10 +129,8 @@ export class BatchWriter {
 }
 
 export function currentRevision(db: Database.Database): number {
-  const row = db
-    .prepare('SELECT MAX(rev) AS rev FROM (SELECT MAX(rev) AS rev FROM records UNION ALL SELECT MAX(rev) FROM tombstones UNION ALL SELECT rev FROM meta_rev)')
-    .get() as { rev: number | null };
-  return row.rev ?? 0;
+  const row = db.prepare('SELECT rev FROM meta_rev WHERE id = 1').get() as { rev: number } | undefined;
+  return row?.rev ?? 0;
 }
 
 export function toError(o: Extract<Outcome, { ok: false }>): Error {

@@ -23,6 +23,13 @@ const MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE INDEX tombstones_rev ON tombstones (rev);
    CREATE TABLE meta_rev (id INTEGER PRIMARY KEY CHECK (id = 1), rev INTEGER NOT NULL);`,
+  // 2: the revision counter becomes the single source of the store revision (always present, read inside every
+  // write transaction, so several writers on one database number commits correctly), and remembers which
+  // writer made the last commit (for pipelined commits: see CommitOptions.chained).
+  `INSERT INTO meta_rev (id, rev)
+     SELECT 1, COALESCE(MAX(rev), 0) FROM (SELECT MAX(rev) AS rev FROM records UNION ALL SELECT MAX(rev) FROM tombstones)
+     WHERE NOT EXISTS (SELECT 1 FROM meta_rev);
+   ALTER TABLE meta_rev ADD COLUMN writer TEXT;`,
 ];
 
 export function migrate(db: Database.Database): number {

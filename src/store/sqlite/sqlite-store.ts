@@ -50,7 +50,7 @@ export class SqliteStore implements Store {
          UNION ALL SELECT rev, kind, key, NULL AS value, 1 AS deleted FROM tombstones WHERE rev > ?
          ORDER BY rev, kind, key LIMIT ?`,
       ),
-      revision: reader.prepare('SELECT MAX(rev) AS rev FROM (SELECT MAX(rev) AS rev FROM records UNION ALL SELECT MAX(rev) FROM tombstones UNION ALL SELECT rev FROM meta_rev)'),
+      revision: reader.prepare('SELECT rev FROM meta_rev WHERE id = 1'),
     };
   }
 
@@ -80,7 +80,12 @@ export class SqliteStore implements Store {
   }
 
   async commit(ops: readonly WriteOp[], options: CommitOptions = {}): Promise<CommitResult> {
-    const commit: SerialCommit = options.expectRev === undefined ? { ops: serialise(ops) } : { ops: serialise(ops), expectRev: options.expectRev };
+    const commit: SerialCommit = {
+      ops: serialise(ops),
+      ...(options.expectRev === undefined ? {} : { expectRev: options.expectRev }),
+      ...(options.writer === undefined ? {} : { writer: options.writer }),
+      ...(options.chained === undefined ? {} : { chained: options.chained }),
+    };
     const result = await this.#writer.submit(commit);
     if (result.rev > this.#rev) this.#rev = result.rev;
     return result;
@@ -94,8 +99,8 @@ export class SqliteStore implements Store {
   }
 
   async revision(): Promise<number> {
-    const row = this.#stmt.revision.get() as { rev: number | null };
-    return Math.max(this.#rev, row.rev ?? 0);
+    const row = this.#stmt.revision.get() as { rev: number } | undefined;
+    return Math.max(this.#rev, row?.rev ?? 0);
   }
 
   async close(): Promise<void> {

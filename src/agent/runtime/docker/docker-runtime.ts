@@ -11,6 +11,7 @@ import { silentLogger } from '../../../util/log.js';
 import { RuntimeError } from '../runtime.js';
 import type { ContainerRuntime, ContainerSpec, ContainerStatus, HostInfo, LogLine, RegistryAuth, RuntimeEvent } from '../runtime.js';
 import { toCreateBody } from './create-body.js';
+import type { CreateContainerBody } from './create-body.js';
 import { EngineClient, EngineError, registryAuthHeader } from './engine-client.js';
 import { EngineEventStream } from './events.js';
 import { toContainerStatus } from './inspect.js';
@@ -30,6 +31,7 @@ const NAME_CONFLICT_RETRIES = 20;
 
 export class DockerRuntime implements ContainerRuntime {
   readonly kind = 'docker' as const;
+  /** The raw Engine API, for what the runtime interface does not cover (image removal, test inspection). */
   readonly engine: EngineClient;
   private readonly logger: Logger;
   private readonly events: EngineEventStream;
@@ -40,7 +42,7 @@ export class DockerRuntime implements ContainerRuntime {
     this.engine = new EngineClient(deps.host);
     this.logger = deps.logger ?? silentLogger;
     const clock = deps.clock ?? systemClock;
-    this.events = new EngineEventStream(this.engine, this.logger, () => clock.now());
+    this.events = new EngineEventStream({ client: this.engine, logger: this.logger, now: () => clock.now() });
   }
 
   async info(): Promise<HostInfo> {
@@ -92,7 +94,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
-    let body;
+    let body: CreateContainerBody;
     try {
       body = toCreateBody(spec);
     } catch (e) {
@@ -177,17 +179,25 @@ export class DockerRuntime implements ContainerRuntime {
     // The stream is framed only without a TTY, and nothing in the response says which it is.
     const c = await this.engine.request<ContainerInspect>('GET', `/containers/${encodeURIComponent(id)}/json`);
     if (c.status === 404) return;
-    const res = await this.engine.stream('GET', `/containers/${encodeURIComponent(id)}/logs`, {
-      query: {
-        stdout: true,
-        stderr: true,
-        timestamps: true,
-        follow: opts.follow,
-        tail: opts.tail ?? 'all',
-        since: opts.sinceMs !== undefined ? (opts.sinceMs / 1000).toFixed(3) : undefined,
-      },
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+    let res;
+    try {
+      res = await this.engine.stream('GET', `/containers/${encodeURIComponent(id)}/logs`, {
+        query: {
+          stdout: true,
+          stderr: true,
+          timestamps: true,
+          follow: opts.follow,
+          tail: opts.tail ?? 'all',
+          since: opts.sinceMs !== undefined ? (opts.sinceMs / 1000).toFixed(3) : undefined,
+        },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        // A follow may wait long for its first line; only the connection is timed.
+        timeoutMs: opts.follow ? 30_000 : 120_000,
+      });
+    } catch (e) {
+      if (opts.signal?.aborted) return;
+      throw e;
+    }
     try {
       yield* demuxLogs(res, { multiplexed: !c.body.Config.Tty, timestamps: true });
     } catch (e) {

@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../../util/log.js';
 import { silentLogger } from '../../../util/log.js';
@@ -137,7 +137,10 @@ async function waitForPing(socket: string, timeoutMs: number, stillHopeful: () =
   const client = new EngineClient(`unix://${socket}`);
   try {
     while (Date.now() < deadline) {
-      if (existsSync(socket) && (await client.ping(1_000))) return true;
+      if (existsSync(socket)) {
+        if (await client.ping(1_000)) return true;
+        if (!accessible(socket)) return false; // someone else's engine: waiting will not help
+      }
       if (!stillHopeful()) return false;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -153,13 +156,26 @@ function livePid(pidfile: string): number | undefined {
   try {
     pid = Number(readFileSync(pidfile, 'utf8').trim());
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
-    process.kill(pid, 0);
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e; // EPERM: alive, but not ours to signal
+    }
     // A recycled pid would belong to some other program.
     if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('dockerd')) return undefined;
   } catch {
     return undefined;
   }
   return pid;
+}
+
+function accessible(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function externalEngine(host: string): DockerEngine {

@@ -61,11 +61,15 @@ export class EngineEventStream {
   /** Keys of the last events delivered, to drop the replays a reconnect's `since` brings back. */
   private recent: string[] = [];
 
-  constructor(
-    private readonly client: EngineClient,
-    private readonly logger: Logger,
-    private readonly now: () => number,
-  ) {}
+  private readonly client: EngineClient;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+
+  constructor(deps: { client: EngineClient; logger: Logger; now: () => number }) {
+    this.client = deps.client;
+    this.logger = deps.logger;
+    this.now = deps.now;
+  }
 
   subscribe(listener: (e: RuntimeEvent) => void): () => void {
     this.listeners.add(listener);

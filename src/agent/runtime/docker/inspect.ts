@@ -54,8 +54,10 @@ export function portBindings(ports: Record<string, { HostIp: string; HostPort: s
       out.push({ containerPort: Number(port), hostPort: Number(b.HostPort), protocol: proto === 'udp' ? 'udp' : 'tcp', hostIp: b.HostIp });
     }
   }
-  return out.sort((a, b) => a.containerPort - b.containerPort || a.protocol.localeCompare(b.protocol) || a.hostIp.localeCompare(b.hostIp));
+  return out.sort((a, b) => a.containerPort - b.containerPort || byCodePoint(a.protocol, b.protocol) || byCodePoint(a.hostIp, b.hostIp));
 }
+
+const byCodePoint = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** RFC 3339 (nanoseconds) → epoch ms; Go's zero time and unparseable text → undefined. */
 export function dockerTime(s: string | undefined): number | undefined {

@@ -22,9 +22,9 @@ export interface FakeTimers {
   clearTimeout(handle: unknown): void;
 }
 
-/** Real timers that never keep the process alive on their own. */
+/** Node's timers. A fake arms them only for something due, and `close` disarms them. */
 export const realTimers: FakeTimers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
@@ -64,6 +64,8 @@ interface FakeContainer {
   steps?: readonly FakeStep[] | undefined;
   timer?: unknown;
   healthTimer?: unknown;
+  /** Stops waiting out their grace period. */
+  exitWaiters?: (() => void)[] | undefined;
   starting?: Promise<void> | undefined;
   stopping?: Promise<void> | undefined;
   logs?: FakeLogs;
@@ -217,7 +219,16 @@ export class FakeRuntime implements ContainerRuntime {
     const code = signalExitCode(c.spec.stopSignal);
     if (code !== 137 && !c.behaviour.ignoreStopSignal) return this.exit(c, code, false);
     const run = c.run;
-    if (code !== 137 && timeoutSec > 0) await this.sleep(timeoutSec * 1000 * (this.opts.timeScale ?? 1));
+    if (code !== 137 && timeoutSec > 0) {
+      // The grace period ends early if the container exits by itself meanwhile.
+      await new Promise<void>((resolve) => {
+        const timer = this.timers.setTimeout(resolve, timeoutSec * 1000 * (this.opts.timeScale ?? 1));
+        (c.exitWaiters ??= []).push(() => {
+          this.timers.clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     if (c.run === run && c.state === 'running') this.exit(c, 137, false);
   }
 
@@ -288,6 +299,9 @@ export class FakeRuntime implements ContainerRuntime {
     if (oom) this.emit({ type: 'oom', id: c.id, labels: c.spec.labels, time: c.finishedAt! });
     this.emit({ type: 'die', id: c.id, labels: c.spec.labels, time: c.finishedAt!, exitCode: code });
     c.logs?.wake();
+    const waiters = c.exitWaiters;
+    c.exitWaiters = undefined;
+    for (const w of waiters ?? []) w();
   }
 
   private log(c: FakeContainer, line: string, stream: 'stdout' | 'stderr'): void {
