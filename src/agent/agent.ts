@@ -101,9 +101,12 @@ export class Agent {
    */
   async start(connectDelayMs = 0): Promise<void> {
     const { options, logger } = this.#deps;
+    if (this.#stopping) return;
     try {
       if (options.lockStateDir) this.#unlock = lockStateDir(options.stateDir);
-      const host = await this.#deps.runtime.info();
+      const host = await this.#deps.runtime.info().catch((e: unknown) => {
+        throw new Error(`the ${this.#deps.runtime.kind} container runtime is not available: ${(e as Error).message}`);
+      });
       const input: RegistrationInput = {
         cluster: options.cluster,
         host,
@@ -155,6 +158,8 @@ export class Agent {
       });
       this.#channel.start(connectDelayMs);
     } catch (e) {
+      // Asked to stop while starting: not a failure.
+      if (this.#stopping) return;
       await this.#shutdown();
       this.#resolveExit({ kind: 'failed', error: e as Error });
       throw e;
@@ -250,8 +255,15 @@ export class Agent {
         if (!(e instanceof RegistrationError) || !e.retryable || this.#stopping) throw e;
         const step = Math.min(30_000, 500 * 2 ** Math.min(attempt, 10));
         const delay = Math.round(step / 2 + (rng.float() * step) / 2);
-        logger.warn('registration failed; retrying', { error: e.message, inMs: delay });
-        await new Promise<void>((resolve) => (this.#registerRetry = timers.after(delay, resolve)));
+        (attempt % 10 === 0 ? logger.warn : logger.debug)('registration failed; retrying', { error: e.message, inMs: delay, attempt: attempt + 1 });
+        await new Promise<void>((resolve) => {
+          const cancel = timers.after(delay, resolve);
+          // A stop during the wait ends it at once (and the check below gives up).
+          this.#registerRetry = () => {
+            cancel();
+            resolve();
+          };
+        });
         if (this.#stopping) throw new RegistrationError('stopped while registering', false);
       }
     }

@@ -189,7 +189,9 @@ export class ChannelClient {
     const step = Math.min(max, initial * 2 ** Math.min(this.#attempt, 20));
     this.#attempt++;
     const delay = Math.round(step / 2 + (this.#deps.rng.float() * step) / 2);
-    (this.#attempt > 3 ? this.#deps.logger.warn : this.#deps.logger.info)('channel unavailable; retrying', { why, inMs: delay, attempt: this.#attempt });
+    // A server that is down for a while is worth one warning and a reminder now and then, not a line per attempt.
+    const log = this.#attempt === 4 || this.#attempt % 20 === 0 ? this.#deps.logger.warn : this.#deps.logger.debug;
+    log('channel unavailable; retrying', { why, inMs: delay, attempt: this.#attempt });
     this.#timer = this.#deps.timers.after(delay, () => this.#connect());
   }
 }

@@ -32,39 +32,41 @@ export class HollowFleet {
   #unlock: (() => void) | undefined;
   #stopping = false;
 
-  private constructor(deps: HollowFleetDeps) {
+  constructor(deps: HollowFleetDeps) {
     this.#deps = deps;
+    for (let i = 0; i < deps.config.fake.instances; i++) this.agents.push(this.#agent(i));
   }
 
-  /** Registers and connects every instance; resolves once all have started (or failed to). */
-  static async start(deps: HollowFleetDeps): Promise<HollowFleet> {
-    const fleet = new HollowFleet(deps);
-    fleet.#unlock = lockStateDir(deps.config.stateDir);
-    const { fake } = deps.config;
-    for (let i = 0; i < fake.instances; i++) fleet.agents.push(fleet.#agent(i));
+  /**
+   * Registers and connects every instance, a bounded number at a time; resolves once all have started (or
+   * failed to). `stop()` may be called meanwhile.
+   */
+  async start(): Promise<void> {
+    const { logger } = this.#deps;
+    this.#unlock = lockStateDir(this.#deps.config.stateDir);
     let next = 0;
     let started = 0;
     let failed = 0;
     const worker = async (): Promise<void> => {
-      while (next < fleet.agents.length && !fleet.#stopping) {
-        const agent = fleet.agents[next++]!;
+      while (next < this.agents.length && !this.#stopping) {
+        const agent = this.agents[next++]!;
         try {
           await agent.start();
           started++;
         } catch (e) {
           failed++;
-          if (failed <= 5) deps.logger.error('hollow instance failed to start', { error: (e as Error).message });
+          if (failed <= 5) logger.error('hollow instance failed to start', { error: (e as Error).message });
         }
-        if ((started + failed) % 500 === 0) deps.logger.info('hollow instances starting', { started, failed, of: fleet.agents.length });
+        if ((started + failed) % 500 === 0) logger.info('hollow instances starting', { started, failed, of: this.agents.length });
       }
     };
-    await Promise.all(Array.from({ length: Math.min(deps.concurrency ?? 64, fleet.agents.length) }, worker));
-    deps.logger.info('hollow instances started', { started, failed, of: fleet.agents.length });
+    await Promise.all(Array.from({ length: Math.min(this.#deps.concurrency ?? 64, this.agents.length) }, worker));
+    if (this.#stopping) return;
+    logger.info('hollow instances started', { started, failed, of: this.agents.length });
     if (started === 0 && failed > 0) {
-      await fleet.stop();
+      await this.stop();
       throw new Error(`no hollow instance could start (${failed} failed); see the errors above`);
     }
-    return fleet;
   }
 
   get connected(): number {

@@ -32,10 +32,18 @@ export class TimerWheel implements Timers {
   #armed: NodeJS.Timeout | undefined;
   #armedFor = Infinity;
   #closed = false;
+  readonly #onError: (e: unknown) => void;
 
-  constructor(opts: { clock?: Clock; resolutionMs?: number } = {}) {
+  constructor(opts: { clock?: Clock; resolutionMs?: number; onError?: (e: unknown) => void } = {}) {
     this.#clock = opts.clock ?? { now: () => Date.now() };
     this.#resolutionMs = Math.max(1, opts.resolutionMs ?? 25);
+    // By default a throwing callback surfaces the way an error in a node timer does: as an uncaught exception.
+    this.#onError =
+      opts.onError ??
+      ((e) =>
+        queueMicrotask(() => {
+          throw e;
+        }));
   }
 
   now(): number {
@@ -98,10 +106,8 @@ export class TimerWheel implements Timers {
       try {
         fn();
       } catch (err) {
-        // A throwing callback must not starve the others; surface it the way node surfaces timer errors.
-        queueMicrotask(() => {
-          throw err;
-        });
+        // A throwing callback must not starve the others.
+        this.#onError(err);
       }
     }
     if (!this.#closed) this.#arm();

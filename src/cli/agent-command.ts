@@ -146,24 +146,25 @@ async function runAgent(config: AgentConfig, timers: TimerWheel, logger: Logger)
 
 async function runFleet(config: AgentConfig, timers: TimerWheel, logger: Logger): Promise<number> {
   const fake = config.fake!;
-  let fleet: HollowFleet | undefined;
+  const fleet = new HollowFleet({ config: { ...config, fake }, agentVersion: VERSION, timers, logger });
   let stopRequested = false;
-  const signals = onSignals(logger, async () => {
+  const signals = onSignals(logger, () => {
     stopRequested = true;
-    await fleet?.stop();
+    return fleet.stop();
   });
+  const report = setInterval(
+    () => logger.info('hollow instances', { connected: fleet.connected, of: fake.instances, rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) }),
+    30_000,
+  );
   try {
-    fleet = await HollowFleet.start({ config: { ...config, fake }, agentVersion: VERSION, timers, logger });
-    if (stopRequested) await fleet.stop();
-    const report = setInterval(() => logger.info('hollow instances', { connected: fleet!.connected, of: fake.instances, rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) }), 30_000);
-    report.unref();
+    await fleet.start();
     const exits = await fleet.exited;
-    clearInterval(report);
     return exits.some((e) => e.kind !== 'stopped') && !stopRequested ? 1 : 0;
   } catch (e) {
     logger.error('hollow instances failed to start', { error: (e as Error).message });
     return 1;
   } finally {
+    clearInterval(report);
     signals();
   }
 }

@@ -55,7 +55,14 @@ export async function startGantry(opts: { dataDir?: string; port?: number; extra
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gantry did not start in 20 s:\n${out}`)), 20_000);
+    const fail = (e: Error) => {
+      if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+      reject(e);
+    };
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`gantry did not start in 20 s:\n${out}`));
+    }, 20_000);
     const check = () => {
       const m = /Gantry is running at (http:\/\/\S+)/.exec(out);
       if (m) {
@@ -66,7 +73,7 @@ export async function startGantry(opts: { dataDir?: string; port?: number; extra
     child.stdout!.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`gantry exited with ${code} before starting:\n${out}`));
+      fail(new Error(`gantry exited with ${code} before starting:\n${out}`));
     });
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

@@ -12,20 +12,22 @@
  * every runtime call and every runtime event the container is re-inspected and its known status taken from
  * what the runtime says, not from what the call was meant to do (level-triggered).
  */
-import type { NetworkBinding } from '@aws-sdk/client-ecs';
-import type { AgentContainerStatus, DesiredTask, HealthStatus, TaskReport, TaskStopCode } from '../../domain/task.js';
+import type { AgentContainerStatus, DesiredTask, TaskReport, TaskStopCode } from '../../domain/task.js';
 import { epochSeconds } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
 import type { ContainerRuntime, ContainerStatus, PullBehavior, RuntimeEvent } from '../runtime/runtime.js';
-import { LABELS, RuntimeError } from '../runtime/runtime.js';
+import { LABELS } from '../runtime/runtime.js';
 import type { Cancel, Timers } from '../timers.js';
 import { AGENT_LABELS, buildContainerSpec, containerReferences, taskVolumeName } from './container-spec.js';
-import type { ContainerDef } from './container-spec.js';
 import type { TaskHook } from './hooks.js';
 import { authFor } from './image-puller.js';
 import type { ImagePuller } from './image-puller.js';
-import { nextAction, reportedStatus, taskRules, taskStatus } from './transitions.js';
-import type { ContainerDependencyView, ContainerDesiredStatus, ContainerKnownStatus, ContainerView, TaskView } from './transitions.js';
+import * as ops from './operations.js';
+import type { Outcome } from './operations.js';
+import { containerReport, containerView, newTaskContainer, observe, startTimeoutMs } from './task-container.js';
+import type { TaskContainer } from './task-container.js';
+import { nextAction, taskRules, taskStatus } from './transitions.js';
+import type { ContainerDesiredStatus, TaskView } from './transitions.js';
 
 export interface ManagedTaskConfig {
   readonly cluster: string;
@@ -59,46 +61,6 @@ export type TaskEvent =
   /** Re-inspect every live container (periodic, in case a runtime event was missed). */
   | { readonly type: 'resync' };
 
-type Outcome =
-  | { readonly kind: 'pulled'; readonly digest: string | undefined }
-  | { readonly kind: 'created'; readonly runtimeId: string }
-  | { readonly kind: 'observed'; readonly status: ContainerStatus | undefined }
-  /** The container cannot run: it stops with this reason. */
-  | { readonly kind: 'failed'; readonly reason: string }
-  /** A call that may succeed later (stop, inspect): retried. */
-  | { readonly kind: 'error'; readonly reason: string };
-
-interface TaskContainer {
-  readonly name: string;
-  def: ContainerDef | undefined;
-  /** From the container's label, for an adopted container whose definition has not arrived yet. */
-  essentialHint: boolean;
-  dependsOn: readonly ContainerDependencyView[];
-  needsCreated: readonly string[];
-  needsRunning: readonly string[];
-  known: ContainerKnownStatus;
-  desired: ContainerDesiredStatus;
-  runtimeId?: string | undefined;
-  exitCode?: number | undefined;
-  reason?: string | undefined;
-  health: HealthStatus;
-  everRan: boolean;
-  startedAtMs?: number | undefined;
-  finishedAtMs?: number | undefined;
-  waitingSinceMs?: number | undefined;
-  imageDigest?: string | undefined;
-  bindings: NetworkBinding[];
-  busy: boolean;
-  needsObserve: boolean;
-  /** We asked it to stop: its exit is not a crash to restart from. */
-  stopping: boolean;
-  retryAtMs?: number | undefined;
-  failures: number;
-  restarts: number;
-}
-
-const OOM_REASON = 'OutOfMemoryError: Container killed due to memory usage';
-const GONE_REASON = 'CannotInspectContainerError: the container was removed outside the agent';
 const MAX_RETRY_MS = 60_000;
 
 export class ManagedTask {
@@ -145,7 +107,7 @@ export class ManagedTask {
       const c = t.#container(name, undefined);
       c.essentialHint = s.labels[AGENT_LABELS.essential] === 'true';
       c.runtimeId = s.id;
-      t.#observe(c, s, true);
+      observe(c, s, t.#observeContext(true));
     }
     const starts = [...t.#containers.values()].map((c) => c.startedAtMs ?? 0);
     t.#startedAtMs = starts.length > 0 ? Math.max(...starts) || undefined : undefined;
@@ -201,16 +163,7 @@ export class ManagedTask {
     if (this.#executionStoppedAtMs !== undefined) r.executionStoppedAt = epochSeconds(this.#executionStoppedAtMs);
     if (this.#stopCode !== undefined) r.stopCode = this.#stopCode;
     if (this.#stoppedReason !== undefined) r.stoppedReason = this.#stoppedReason;
-    for (const c of this.#containers.values()) {
-      const cr: TaskReport['containers'][number] = { name: c.name, lastStatus: reportedStatus(c.known) };
-      if (c.runtimeId !== undefined) cr.runtimeId = c.runtimeId;
-      if (c.exitCode !== undefined && c.known === 'STOPPED') cr.exitCode = c.exitCode;
-      if (c.reason !== undefined) cr.reason = c.reason.slice(0, 1024);
-      if (c.bindings.length > 0 && (c.known === 'RUNNING' || c.known === 'STOPPED')) cr.networkBindings = c.bindings;
-      cr.healthStatus = c.def?.healthCheck !== undefined ? c.health : 'UNKNOWN';
-      if (c.imageDigest !== undefined) cr.imageDigest = c.imageDigest;
-      r.containers.push(cr);
-    }
+    for (const c of this.#containers.values()) r.containers.push(containerReport(c));
     return r;
   }
 
@@ -295,54 +248,25 @@ export class ManagedTask {
     if (this.#desiredStatus !== 'STOPPED') this.#desiredStatus = d.desiredStatus;
   }
 
-  #container(name: string, def: ContainerDef | undefined): TaskContainer {
+  #container(name: string, def: TaskContainer['def']): TaskContainer {
     let c = this.#containers.get(name);
-    if (c === undefined) {
-      c = {
-        name,
-        def,
-        essentialHint: false,
-        dependsOn: [],
-        needsCreated: [],
-        needsRunning: [],
-        known: 'NONE',
-        desired: 'RUNNING',
-        health: 'UNKNOWN',
-        everRan: false,
-        bindings: [],
-        busy: false,
-        needsObserve: false,
-        stopping: false,
-        failures: 0,
-        restarts: 0,
-      };
-      this.#containers.set(name, c);
-    }
+    if (c === undefined) this.#containers.set(name, (c = newTaskContainer(name, def)));
     return c;
   }
 
   #view(): TaskView {
-    const defaultStartMs = this.#deps.config.defaultStartTimeoutSec * 1000;
-    const containers: ContainerView[] = [];
-    for (const c of this.#containers.values()) {
-      const v: { -readonly [K in keyof ContainerView]: ContainerView[K] } = {
-        name: c.name,
-        essential: c.def === undefined ? c.essentialHint : c.def.essential !== false,
-        known: c.known,
-        desired: c.desired,
-        dependsOn: c.dependsOn,
-        needsCreated: c.needsCreated,
-        needsRunning: c.needsRunning,
-        health: c.health,
-        everRan: c.everRan,
-        startTimeoutMs: c.def?.startTimeout !== undefined ? c.def.startTimeout * 1000 : defaultStartMs,
-      };
-      if (c.exitCode !== undefined) v.exitCode = c.exitCode;
-      if (c.reason !== undefined) v.reason = c.reason;
-      if (c.waitingSinceMs !== undefined) v.waitingSinceMs = c.waitingSinceMs;
-      containers.push(v);
-    }
-    return { desired: this.#desiredStatus ?? 'RUNNING', containers };
+    const timeout = this.#deps.config.defaultStartTimeoutSec;
+    return { desired: this.#desiredStatus ?? 'RUNNING', containers: [...this.#containers.values()].map((c) => containerView(c, timeout)) };
+  }
+
+  #observeContext(adopting: boolean) {
+    return {
+      nowMs: this.#deps.timers.now(),
+      networkMode: this.#desired?.networkMode,
+      taskShouldRun: this.#desiredStatus === 'RUNNING',
+      hooks: this.#deps.hooks,
+      adopting,
+    };
   }
 
   /** Acts on everything that can move now; repeats while a decision changed the state synchronously. */
@@ -370,7 +294,7 @@ export class ManagedTask {
       if (c.busy) continue;
       if (c.needsObserve && c.runtimeId !== undefined) {
         c.needsObserve = false;
-        this.#launch(c, () => this.#inspect(c.runtimeId!));
+        this.#launch(c, () => ops.inspect(this.#deps.runtime, c.runtimeId!));
         continue;
       }
       c.needsObserve = false;
@@ -395,14 +319,7 @@ export class ManagedTask {
           if (this.#create(c)) return true;
           break;
         case 'start':
-          this.#launch(c, async () => {
-            try {
-              await this.#deps.runtime.startContainer(c.runtimeId!);
-            } catch (e) {
-              return { kind: 'failed', reason: reasonOf(e, 'CannotStartContainerError') };
-            }
-            return this.#inspect(c.runtimeId!);
-          });
+          this.#launch(c, () => ops.start(this.#deps.runtime, c.runtimeId!));
           break;
         case 'stop':
           // Only a running container has anything to stop; one that never started (or exited and was about to
@@ -422,14 +339,7 @@ export class ManagedTask {
   #pull(c: TaskContainer, now: number): void {
     const image = c.def?.image ?? '';
     this.#pullStartedAtMs ??= now;
-    this.#launch(c, async () => {
-      try {
-        const r = await this.#deps.images.ensure(image, this.#deps.config.pullBehavior, authFor(image, this.#desired?.registryAuth));
-        return { kind: 'pulled', digest: r.digest };
-      } catch (e) {
-        return { kind: 'failed', reason: reasonOf(e, 'CannotPullContainerError') };
-      }
-    });
+    this.#launch(c, () => ops.pull(this.#deps.images, image, this.#deps.config.pullBehavior, authFor(image, this.#desired?.registryAuth)));
   }
 
   /** Returns true when the container was refused synchronously. */
@@ -448,36 +358,14 @@ export class ManagedTask {
       this.#fail(c, built.reason);
       return true;
     }
-    this.#launch(c, async () => {
-      try {
-        for (const v of built.volumes) await runtime.createVolume(v.name, v.driver, v.options, v.labels);
-        return { kind: 'created', runtimeId: await runtime.createContainer(built.spec) };
-      } catch (e) {
-        return { kind: 'failed', reason: reasonOf(e, 'CannotCreateContainerError') };
-      }
-    });
+    this.#launch(c, () => ops.create(runtime, built.spec, built.volumes));
     return false;
   }
 
   #stop(c: TaskContainer): void {
     c.stopping = true;
     const timeout = c.def?.stopTimeout ?? this.#deps.config.defaultStopTimeoutSec;
-    this.#launch(c, async () => {
-      try {
-        await this.#deps.runtime.stopContainer(c.runtimeId!, timeout);
-      } catch (e) {
-        return { kind: 'error', reason: reasonOf(e, 'CannotStopContainerError') };
-      }
-      return this.#inspect(c.runtimeId!);
-    });
-  }
-
-  async #inspect(id: string): Promise<Outcome> {
-    try {
-      return { kind: 'observed', status: await this.#deps.runtime.inspectContainer(id) };
-    } catch (e) {
-      return { kind: 'error', reason: reasonOf(e, 'CannotInspectContainerError') };
-    }
+    this.#launch(c, () => ops.stop(this.#deps.runtime, c.runtimeId!, timeout));
   }
 
   #launch(c: TaskContainer, op: () => Promise<Outcome>): void {
@@ -506,7 +394,8 @@ export class ManagedTask {
         if (c.known === 'NONE' || c.known === 'PULLED') c.known = 'CREATED';
         return;
       case 'observed':
-        return this.#observe(c, o.status, false);
+        observe(c, o.status, this.#observeContext(false));
+        return;
       case 'failed':
         if (o.reason.startsWith('CannotPullContainerError')) this.#pullStoppedAtMs = Math.max(this.#pullStoppedAtMs ?? 0, now);
         return this.#fail(c, o.reason);
@@ -529,70 +418,6 @@ export class ManagedTask {
       c.finishedAtMs ??= this.#deps.timers.now();
     }
     this.#deps.logger.info('container cannot run', { task: this.taskArn, container: c.name, reason });
-  }
-
-  /** Known status from what the runtime says. `adopting`: no hooks, the exit may be long past. */
-  #observe(c: TaskContainer, s: ContainerStatus | undefined, adopting: boolean): void {
-    const now = this.#deps.timers.now();
-    if (s === undefined) {
-      if (c.known !== 'STOPPED' && c.known !== 'NONE' && c.known !== 'PULLED') {
-        c.known = 'STOPPED';
-        c.reason ??= GONE_REASON;
-        c.finishedAtMs ??= now;
-      }
-      return;
-    }
-    c.runtimeId = s.id;
-    if (s.imageDigest !== undefined) c.imageDigest = s.imageDigest;
-    c.health = s.health === 'healthy' ? 'HEALTHY' : s.health === 'unhealthy' ? 'UNHEALTHY' : 'UNKNOWN';
-    if (s.ports.length > 0) {
-      c.bindings = s.ports.map((p) => ({ bindIP: p.hostIp, containerPort: p.containerPort, hostPort: p.hostPort, protocol: p.protocol }));
-    } else if (this.#desired?.networkMode === 'host' && c.def !== undefined) {
-      // Host networking publishes nothing; the ports the definition names are the host's ports.
-      c.bindings = (c.def.portMappings ?? [])
-        .filter((m) => m.containerPort !== undefined)
-        .map((m) => ({ bindIP: '0.0.0.0', containerPort: m.containerPort!, hostPort: m.containerPort!, protocol: m.protocol === 'udp' ? 'udp' : 'tcp' }));
-    }
-    switch (s.state) {
-      case 'created':
-        if (c.known === 'NONE' || c.known === 'PULLED') c.known = 'CREATED';
-        return;
-      case 'running':
-      case 'paused':
-      case 'restarting':
-        if (c.known !== 'RUNNING' && c.known !== 'STOPPED') {
-          c.known = 'RUNNING';
-          c.everRan = true;
-          c.startedAtMs = s.startedAt ?? now;
-          c.waitingSinceMs = undefined;
-        }
-        return;
-      case 'exited':
-      case 'dead':
-      case 'removing':
-        if (c.known !== 'STOPPED') this.#exited(c, s, adopting, now);
-        return;
-    }
-  }
-
-  #exited(c: TaskContainer, s: ContainerStatus, adopting: boolean, now: number): void {
-    const ranNow = c.known === 'RUNNING' || s.startedAt !== undefined;
-    const exit = { name: c.name, def: c.def, exitCode: s.exitCode, startedAtMs: s.startedAt ?? c.startedAtMs, nowMs: now, restarts: c.restarts };
-    const shouldRun = this.#desiredStatus === 'RUNNING' && c.desired === 'RUNNING' && !c.stopping;
-    if (!adopting && shouldRun && ranNow && this.#deps.hooks.some((h) => h.onContainerExit?.(exit) === 'restart')) {
-      // Restarted in place: the same container goes back to CREATED and the loop starts it again.
-      c.restarts++;
-      c.known = 'CREATED';
-      if (s.exitCode !== undefined) c.exitCode = s.exitCode;
-      this.#deps.logger.info('restarting container in place', { task: this.taskArn, container: c.name, exitCode: s.exitCode, restarts: c.restarts });
-      return;
-    }
-    c.known = 'STOPPED';
-    c.everRan ||= ranNow;
-    if (s.exitCode !== undefined) c.exitCode = s.exitCode;
-    if (s.oomKilled) c.reason ??= OOM_REASON;
-    else if (!ranNow && s.error !== undefined && s.error !== '') c.reason ??= `CannotStartContainerError: ${s.error}`;
-    c.finishedAtMs = s.finishedAt ?? now;
   }
 
   #afterStep(now: number): void {
@@ -623,25 +448,16 @@ export class ManagedTask {
     let at = Infinity;
     for (const c of this.#containers.values()) {
       if (c.retryAtMs !== undefined && !c.busy) at = Math.min(at, c.retryAtMs);
-      if (c.waitingSinceMs !== undefined && c.def !== undefined) {
-        const timeout = (c.def.startTimeout ?? this.#deps.config.defaultStartTimeoutSec) * 1000;
-        at = Math.min(at, c.waitingSinceMs + timeout);
-      }
+      if (c.waitingSinceMs !== undefined) at = Math.min(at, c.waitingSinceMs + startTimeoutMs(c, this.#deps.config.defaultStartTimeoutSec));
     }
     if (this.#timer !== undefined && this.#timer.at === at) return;
     this.#timer?.cancel();
     this.#timer = undefined;
     if (at === Infinity) return;
-    this.#timer = { at, cancel: this.#deps.timers.after(Math.max(0, at - now), () => {
+    const cancel = this.#deps.timers.after(Math.max(0, at - now), () => {
       this.#timer = undefined;
       this.post({ type: 'tick' });
-    }) };
+    });
+    this.#timer = { at, cancel };
   }
-}
-
-/** The ECS reason for a failed runtime call: runtime errors already carry their kind as a prefix. */
-function reasonOf(e: unknown, kind: RuntimeError['kind']): string {
-  if (e instanceof RuntimeError) return e.message;
-  const message = e instanceof Error ? e.message : String(e);
-  return `${kind}: ${message}`;
 }
