@@ -15,7 +15,7 @@ import type { ServerConfig } from '../config/server-config.js';
 import { Arns } from '../domain/arn.js';
 import { Ecs } from '../domain/errors.js';
 import { ECS_KINDS } from '../domain/records.js';
-import { AGENT_CREDENTIAL_KIND, agentCredential } from '../fleet/agent-credentials.js';
+import { AGENT_CREDENTIAL_KIND, AgentCredentials } from '../fleet/agent-credentials.js';
 import { AgentHub } from '../fleet/agent-hub.js';
 import { InstanceMonitor } from '../fleet/instance-monitor.js';
 import { formatJoinToken, JoinTokenSource } from '../fleet/join-token.js';
@@ -47,6 +47,8 @@ export interface RunningServer {
   readonly credentials: RootCredentials;
   /** The current cluster join token (`<id>:<secret>`). */
   joinToken(): string;
+  /** Creates a cluster as the root user would (CreateCluster: an existing one is left as it is). */
+  ensureCluster(name: string): Promise<void>;
   readonly store: Store;
   close(): Promise<void>;
 }
@@ -70,13 +72,14 @@ export async function startServer(deps: ServerAppDeps): Promise<RunningServer> {
     principal: { arn: `arn:aws:iam::${config.accountId}:root`, kind: 'root' },
   };
   const joinTokens = new JoinTokenSource(config.dataDir);
+  const agentCredentials = new AgentCredentials(state);
   const lookup = (accessKeyId: string): Credential | undefined => {
     if (accessKeyId === root.accessKeyId) return root;
     const join = joinTokens.current();
     if (accessKeyId === join.accessKeyId) {
       return { ...join, principal: { arn: `arn:aws:iam::${config.accountId}:user/gantry-join-token`, kind: 'joiner' } };
     }
-    return agentCredential(catalog, accessKeyId);
+    return agentCredentials.lookup(accessKeyId);
   };
 
   const authenticate = (req: Parameters<typeof verifySigV4>[0], signingName: string): Principal => {
@@ -120,6 +123,7 @@ export async function startServer(deps: ServerAppDeps): Promise<RunningServer> {
         catalog,
         model: ecsModel,
         registerContainerInstance: operations['RegisterContainerInstance']!,
+        agentCredentials,
         lookup,
         region: config.region,
         clock,
@@ -138,6 +142,10 @@ export async function startServer(deps: ServerAppDeps): Promise<RunningServer> {
     port: address.port,
     credentials,
     joinToken: () => formatJoinToken(joinTokens.current()),
+    ensureCluster: async (name) => {
+      const ctx = { requestId: 'startup', principalArn: root.principal.arn, operation: 'CreateCluster' };
+      await (operations['CreateCluster'] as (i: unknown, c: typeof ctx) => Promise<unknown>)({ clusterName: name }, ctx);
+    },
     store,
     close: async () => {
       clearInterval(housekeeping);

@@ -8,6 +8,7 @@ import { VERSION } from '../app/server-app.js';
 import { ConfigError } from '../config/server-config.js';
 import { agentCommand } from './agent-command.js';
 import { credentialsCommand, joinTokenCommand, serverCommand } from './server-command.js';
+import { upCommand } from './up-command.js';
 
 export interface Command {
   readonly summary: string;
@@ -17,7 +18,7 @@ export interface Command {
 }
 
 const commands: Record<string, Command> = {
-  up: { ...serverCommand('up'), summary: 'Start the whole system on this machine: server and embedded store (the default of npm start)' },
+  up: upCommand,
   server: serverCommand('server'),
   credentials: credentialsCommand,
   'join-token': joinTokenCommand,

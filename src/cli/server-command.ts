@@ -7,7 +7,7 @@ import { formatJoinToken, loadJoinToken, rotateJoinToken } from '../fleet/join-t
 import { createLogger } from '../util/log.js';
 import type { Command } from './main.js';
 
-const SERVER_OPTIONS = {
+export const SERVER_OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string', short: 'p' },
   'data-dir': { type: 'string' },
@@ -20,7 +20,7 @@ const SERVER_OPTIONS = {
   'stopped-task-retention': { type: 'string' },
 } as const;
 
-const SERVER_FLAGS_HELP = `Options:
+export const SERVER_FLAGS_HELP = `Options:
   --host HOST          Address to listen on (env GANTRY_HOST; default 127.0.0.1)
   -p, --port PORT      Port for the API, registry and agents (env GANTRY_PORT; default 7400; 0 = any free port)
   --data-dir DIR       Where state is kept (env GANTRY_DATA_DIR; default ~/.local/share/gantry)
@@ -40,12 +40,10 @@ const SERVER_FLAGS_HELP = `Options:
 Credentials: GANTRY_ACCESS_KEY_ID and GANTRY_SECRET_ACCESS_KEY set the root access key; without them a key is
 generated on first start and kept in the data directory (see 'gantry credentials').`;
 
-export function serverCommand(name: 'server' | 'up'): Command {
+export function serverCommand(name: 'server'): Command {
   return {
     summary: 'Run the control plane: ECS API, embedded store',
-    usage: `Usage: gantry ${name} [options]\n\n${
-      name === 'up' ? 'Starts Gantry on this machine with an embedded SQLite store.' : 'Starts the Gantry control-plane server.'
-    }\n\n${SERVER_FLAGS_HELP}`,
+    usage: `Usage: gantry ${name} [options]\n\nStarts the Gantry control-plane server (ECS API, embedded store, agent channel); agents join it\nwith 'gantry agent'. 'gantry up' runs it together with a local agent and Docker.\n\n${SERVER_FLAGS_HELP}`,
     options: SERVER_OPTIONS,
     async run(values) {
       const config = compileServerConfig(values as ServerFlags, process.env, process.stderr.isTTY);

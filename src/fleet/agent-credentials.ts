@@ -5,7 +5,9 @@
  */
 import { generateAccessKey } from '../auth/root-credentials.js';
 import type { Credential } from '../auth/principals.js';
-import type { Catalog, Versioned } from '../state/catalog.js';
+import type { Versioned } from '../state/catalog.js';
+import type { EcsState } from '../state/ecs-state.js';
+import { GroupIndex } from '../state/group-index.js';
 import { putOp } from '../state/catalog.js';
 import type { WriteOp } from '../store/types.js';
 
@@ -26,21 +28,34 @@ export function issueAgentCredential(cluster: string, containerInstanceArn: stri
   return { record, op: putOp(AGENT_CREDENTIAL_KIND, key.accessKeyId, record, undefined) };
 }
 
-export function agentCredential(catalog: Catalog, accessKeyId: string): Credential | undefined {
-  const v = catalog.get<AgentCredentialRecord>(AGENT_CREDENTIAL_KIND, accessKeyId)?.value;
-  if (!v) return undefined;
-  return {
-    accessKeyId: v.accessKeyId,
-    secretAccessKey: v.secretAccessKey,
-    principal: { arn: v.containerInstanceArn, kind: 'agent', scope: { cluster: v.cluster, containerInstanceArn: v.containerInstanceArn } },
-  };
-}
+/** Looks credentials up by key id (every request) and by instance (at registration), both from memory. */
+export class AgentCredentials {
+  readonly #byInstance: GroupIndex;
 
-/** The credentials issued to an instance (to revoke them when it is deregistered). */
-export function credentialsOf(catalog: Catalog, containerInstanceArn: string): Versioned<AgentCredentialRecord>[] {
-  const out: Versioned<AgentCredentialRecord>[] = [];
-  for (const [, v] of catalog.all<AgentCredentialRecord>(AGENT_CREDENTIAL_KIND)) {
-    if (v.value.containerInstanceArn === containerInstanceArn) out.push(v);
+  constructor(private readonly state: EcsState) {
+    this.#byInstance = new GroupIndex(state.catalog, AGENT_CREDENTIAL_KIND, (v) => (v as AgentCredentialRecord).containerInstanceArn);
   }
-  return out;
+
+  /** The credential for a key id; none once its instance is deregistered (its credentials die with it). */
+  lookup(accessKeyId: string): Credential | undefined {
+    const v = this.state.catalog.get<AgentCredentialRecord>(AGENT_CREDENTIAL_KIND, accessKeyId)?.value;
+    if (!v) return undefined;
+    const instance = this.state.instance(v.cluster, v.containerInstanceArn.split('/').at(-1)!);
+    if (!instance || instance.value.status === 'INACTIVE') return undefined;
+    return {
+      accessKeyId: v.accessKeyId,
+      secretAccessKey: v.secretAccessKey,
+      principal: { arn: v.containerInstanceArn, kind: 'agent', scope: { cluster: v.cluster, containerInstanceArn: v.containerInstanceArn } },
+    };
+  }
+
+  /** The credentials issued to an instance (to replace them when it registers again). */
+  of(containerInstanceArn: string): Versioned<AgentCredentialRecord>[] {
+    const out: Versioned<AgentCredentialRecord>[] = [];
+    for (const key of this.#byInstance.keys(containerInstanceArn)) {
+      const v = this.state.catalog.get<AgentCredentialRecord>(AGENT_CREDENTIAL_KIND, key);
+      if (v && v.value.containerInstanceArn === containerInstanceArn) out.push(v);
+    }
+    return out;
+  }
 }

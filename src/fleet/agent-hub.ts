@@ -22,7 +22,7 @@ import { ApiError } from '../domain/errors.js';
 import { Kind } from '../domain/records.js';
 import type { ContainerInstanceRecord, TaskDefinitionRecord } from '../domain/records.js';
 import type { DesiredTask, TaskRecord, TaskReport } from '../domain/task.js';
-import { applyTaskReport, desiredTaskOf } from '../domain/task-lifecycle.js';
+import { applyTaskReport, desiredTaskOf, stopTask } from '../domain/task-lifecycle.js';
 import type { AgentMessage, ServerMessage } from '../protocol/agent/messages.js';
 import { AGENT_CHANNEL_PATH, AGENT_PROTOCOL_VERSION } from '../protocol/agent/messages.js';
 import type { Catalog } from '../state/catalog.js';
@@ -155,6 +155,7 @@ export class AgentHub {
         this.#enqueue(session, async () => {
           await this.#setConnected(session.cluster, session.instanceId, true, msg.agentVersion);
           for (const r of msg.tasks) await this.#apply(session, r);
+          await this.#stopLostTasks(session, new Set(msg.tasks.map((r) => r.taskArn)));
           session.helloDone = true;
           this.#sendDesired(session);
         });
@@ -189,6 +190,32 @@ export class AgentHub {
       if (!cur || cur.value.containerInstanceArn !== session.instanceArn) return { ops: [], result: undefined };
       const next = applyTaskReport(cur.value, report, epochSeconds(clock.now()));
       return next ? { ops: [putOp(Kind.task, key, next, cur)], result: undefined } : { ops: [], result: undefined };
+    });
+  }
+
+  /**
+   * Tasks the agent once reported but no longer knows of: their containers are gone (the host or its Docker
+   * engine lost them). Listing them as desired would start them again silently; ECS's answer is a stopped
+   * task that the service scheduler replaces, so they are recorded as stopped.
+   */
+  async #stopLostTasks(session: Session, known: ReadonlySet<string>): Promise<void> {
+    const { state, clock } = this.#deps;
+    await state.catalog.transact(() => {
+      const ops = [];
+      for (const key of state.tasksByCluster.keys(session.cluster)) {
+        const t = state.catalog.get<TaskRecord>(Kind.task, key);
+        if (!t || t.value.containerInstanceArn !== session.instanceArn || t.value.lastStatus === 'STOPPED') continue;
+        if (t.value.reportedAt === undefined || known.has(t.value.taskArn)) continue;
+        const next = stopTask(
+          t.value,
+          'InfrastructureHealth',
+          `The containers of this task were lost: the agent on ${session.instanceArn} came back without them.`,
+          epochSeconds(clock.now()),
+          { immediately: true },
+        );
+        if (next) ops.push(putOp(Kind.task, key, next, t));
+      }
+      return { ops, result: undefined };
     });
   }
 

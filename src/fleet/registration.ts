@@ -18,12 +18,14 @@ import type { Catalog } from '../state/catalog.js';
 import { deleteOp } from '../state/catalog.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { credentialsOf, issueAgentCredential } from './agent-credentials.js';
+import { issueAgentCredential } from './agent-credentials.js';
+import type { AgentCredentials } from './agent-credentials.js';
 
 export interface RegistrationDeps {
   readonly catalog: Catalog;
   readonly model: ServiceModel;
   readonly registerContainerInstance: Operation;
+  readonly agentCredentials: AgentCredentials;
   readonly lookup: (accessKeyId: string) => Credential | undefined;
   readonly region: string;
   readonly clock: Clock;
@@ -85,7 +87,7 @@ async function register(deps: RegistrationDeps, req: IncomingMessage, body: Buff
   // New credentials for every registration; any older ones of the instance are revoked in the same commit.
   const credential = await deps.catalog.transact(() => {
     const issued = issueAgentCredential(cluster, arn, deps.clock.now());
-    const revoke = credentialsOf(deps.catalog, arn).map((c) => deleteOp('agent-credential', c.value.accessKeyId, c));
+    const revoke = deps.agentCredentials.of(arn).map((c) => deleteOp('agent-credential', c.value.accessKeyId, c));
     return { ops: [...revoke, issued.op], result: issued.record };
   });
   deps.logger.info('container instance registered', { containerInstanceArn: arn, by: principal.kind });
