@@ -5,6 +5,7 @@
  *   → outbox (reports not yet acknowledged) → task engine (adopts containers already running)
  *   → channel: hello with every task's state, then unacknowledged reports; `desired` → reconcile;
  *     each report → outbox (durable) → channel; `ack` → outbox; `refused` → stop
+ *   `logs` → log streams (log-streams.ts), which read the runtime's log and end with the channel
  *
  * Stopping the agent leaves containers running: the next agent on this state directory adopts them.
  */
@@ -15,6 +16,7 @@ import { AGENT_PROTOCOL_VERSION } from '../protocol/agent/messages.js';
 import type { Rng } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { ChannelClient } from './channel-client.js';
+import { LogStreams } from './log-streams.js';
 import { Outbox } from './outbox.js';
 import { RegistrationError, register, registrationBody, registrationDigest } from './registration.js';
 import type { RegistrationInput } from './registration.js';
@@ -69,6 +71,7 @@ export class Agent {
   #engine: TaskEngine | undefined;
   #outbox: Outbox | undefined;
   #channel: ChannelClient | undefined;
+  #logs: LogStreams | undefined;
   #unlock: (() => void) | undefined;
   /** Reports may go out only after hello: the server must learn who we are first. */
   #ready = false;
@@ -89,6 +92,11 @@ export class Agent {
 
   get engine(): TaskEngine | undefined {
     return this.#engine;
+  }
+
+  /** Log streams being served (for tests and metrics). */
+  get openLogStreams(): number {
+    return this.#logs?.size ?? 0;
   }
 
   get connected(): boolean {
@@ -141,6 +149,14 @@ export class Agent {
       });
       await this.#engine.start();
       if (this.#stopping) return;
+      this.#logs = new LogStreams({
+        runtime: this.#deps.runtime,
+        timers: this.#deps.timers,
+        logger,
+        locate: (taskArn, container) => this.#locateContainer(taskArn, container),
+        send: (m) => this.#channel?.send(m) ?? false,
+        buffered: () => this.#channel?.bufferedAmount ?? 0,
+      });
       this.#channel = new ChannelClient({
         endpoint: options.endpoint,
         region: this.#state.region ?? options.region,
@@ -153,6 +169,7 @@ export class Agent {
         onMessage: (m) => this.#onMessage(m),
         onDisconnect: (why) => {
           this.#ready = false;
+          this.#logs?.closeAll();
           logger.info('channel closed', { why });
         },
       });
@@ -177,6 +194,7 @@ export class Agent {
     this.#stopping = true;
     this.#ready = false;
     this.#registerRetry?.();
+    this.#logs?.closeAll();
     await this.#channel?.close();
     this.#engine?.stop();
     await this.#outbox?.close();
@@ -296,6 +314,15 @@ export class Agent {
         return;
       case 'heartbeat':
         return;
+      case 'logs':
+        this.#logs?.open(m);
+        return;
+      case 'logs-cancel':
+        this.#logs?.cancel(m.stream);
+        return;
+      case 'logs-ack':
+        this.#logs?.ack(m.stream, m.batches);
+        return;
       case 'refused':
         this.#deps.logger.error('the server refused this agent; stopping', { reason: m.reason });
         void this.#shutdown().then(() => this.#resolveExit({ kind: 'refused', reason: m.reason }));
@@ -303,6 +330,20 @@ export class Agent {
       default:
         this.#deps.logger.debug('ignoring an unknown channel message', { type: (m as { t?: unknown }).t });
     }
+  }
+
+  #locateContainer(taskArn: string, container: string): { id: string } | { error: string } {
+    const task = this.#engine?.task(taskArn);
+    if (task === undefined) {
+      return { error: `Task ${taskArn} is not on this instance any more: its containers were removed after it stopped.` };
+    }
+    const id = task.runtimeIdOf(container);
+    if (id !== undefined) return { id };
+    return {
+      error: task.has(container)
+        ? `Container ${container} has not been created yet (the task is ${task.status}); try again once it runs.`
+        : `Task ${taskArn} has no container named ${container} on this instance.`,
+    };
   }
 
   #onReport(report: TaskReport): void {

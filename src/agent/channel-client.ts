@@ -53,6 +53,11 @@ export class ChannelClient {
     return this.#open;
   }
 
+  /** Bytes queued on the socket and not yet written (log streams hold back while this is high). */
+  get bufferedAmount(): number {
+    return this.#ws?.bufferedAmount ?? 0;
+  }
+
   /** How many times a connection was established (for tests and metrics). */
   get connects(): number {
     return this.#connects;

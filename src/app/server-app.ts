@@ -19,6 +19,7 @@ import { AGENT_CREDENTIAL_KIND, AgentCredentials } from '../fleet/agent-credenti
 import { AgentHub } from '../fleet/agent-hub.js';
 import { InstanceMonitor } from '../fleet/instance-monitor.js';
 import { formatJoinToken, JoinTokenSource } from '../fleet/join-token.js';
+import { logsRoute } from '../fleet/logs-route.js';
 import { registrationRoute } from '../fleet/registration.js';
 import { createAwsJsonHandler } from '../protocol/awsjson/handler.js';
 import { loadServiceModel, modelPath } from '../protocol/awsjson/model.js';
@@ -129,6 +130,7 @@ export async function startServer(deps: ServerAppDeps): Promise<RunningServer> {
         clock,
         logger,
       }),
+      logsRoute({ state, arns, hub, authenticate, clock, logger }),
     ],
     upgrades: [hub.handleUpgrade],
   });

@@ -7,6 +7,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { VERSION } from '../app/server-app.js';
 import { ConfigError } from '../config/server-config.js';
 import { agentCommand } from './agent-command.js';
+import { logsCommand } from './logs-command.js';
 import { credentialsCommand, joinTokenCommand, serverCommand } from './server-command.js';
 import { upCommand } from './up-command.js';
 
@@ -23,6 +24,7 @@ const commands: Record<string, Command> = {
   credentials: credentialsCommand,
   'join-token': joinTokenCommand,
   agent: agentCommand,
+  logs: logsCommand,
 };
 
 function mainHelp(): string {

@@ -6,6 +6,7 @@
  *   task changes in the catalog → send the instance's desired set again (coalesced)
  *   report → apply to the task record durably → ack
  *   heartbeats ↔ liveness; close → agentConnected false
+ *   log streams: `logs` out, `log` batches in → the reader's sink → `logs-ack` once the reader took them
  *
  * Reports from one agent are applied in order, one at a time, and acknowledged only after they are durable,
  * so the agent can drop them from its on-disk outbox. Applying a report is idempotent (a report that
@@ -23,7 +24,7 @@ import { Kind } from '../domain/records.js';
 import type { ContainerInstanceRecord, TaskDefinitionRecord } from '../domain/records.js';
 import type { DesiredTask, TaskRecord, TaskReport } from '../domain/task.js';
 import { applyTaskReport, desiredTaskOf, stopTask } from '../domain/task-lifecycle.js';
-import type { AgentMessage, ServerMessage } from '../protocol/agent/messages.js';
+import type { AgentMessage, LogLineFrame, ServerMessage } from '../protocol/agent/messages.js';
 import { AGENT_CHANNEL_PATH, AGENT_PROTOCOL_VERSION } from '../protocol/agent/messages.js';
 import type { Catalog } from '../state/catalog.js';
 import { putOp } from '../state/catalog.js';
@@ -51,7 +52,30 @@ interface Session {
   /** Reports are applied strictly in order. */
   queue: Promise<void>;
   helloDone: boolean;
+  /** Open log streams of this connection, by stream number. */
+  readonly logs: Map<number, LogSink>;
+  nextLogStream: number;
 }
+
+/** What to read: one container of a task on the instance. */
+export interface LogStreamRequest {
+  readonly taskArn: string;
+  readonly container: string;
+  readonly follow: boolean;
+  readonly tail?: number;
+  readonly sinceMs?: number;
+}
+
+/** Where a log stream's lines go (an HTTP response). */
+export interface LogSink {
+  /** A batch (the first, possibly empty, says the container was found); call `taken` once the reader has it. */
+  lines(lines: readonly LogLineFrame[], taken: () => void): void;
+  /** The stream is over; `error` says why when it did not simply run out, `channelLost` that the agent went away. */
+  end(error?: string, channelLost?: boolean): void;
+}
+
+/** An instance has at most this many log streams open; more are refused rather than queued. */
+export const MAX_LOG_STREAMS_PER_INSTANCE = 32;
 
 export class AgentHub {
   readonly #deps: AgentHubDeps;
@@ -123,7 +147,17 @@ export class AgentHub {
     // A newer connection of the same instance replaces the old one (e.g. after a network blip).
     const old = this.#sessions.get(instanceArn);
     if (old) old.ws.terminate();
-    const session: Session = { ws, cluster, instanceId, instanceArn, lastSeenMs: this.#deps.clock.now(), queue: Promise.resolve(), helloDone: false };
+    const session: Session = {
+      ws,
+      cluster,
+      instanceId,
+      instanceArn,
+      lastSeenMs: this.#deps.clock.now(),
+      queue: Promise.resolve(),
+      helloDone: false,
+      logs: new Map(),
+      nextLogStream: 1,
+    };
     this.#sessions.set(instanceArn, session);
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
@@ -137,6 +171,7 @@ export class AgentHub {
       this.#onMessage(session, msg);
     });
     ws.on('close', () => {
+      this.#endLogStreams(session, `The agent of ${instanceArn} disconnected; the log stream was cut.`);
       if (this.#sessions.get(instanceArn) !== session) return;
       this.#sessions.delete(instanceArn);
       void this.#setConnected(cluster, instanceId, false).catch((e: unknown) => this.#deps.logger.warn('could not record agent disconnect', { instanceArn, error: e }));
@@ -169,7 +204,53 @@ export class AgentHub {
       case 'heartbeat':
         this.#send(session.ws, { t: 'heartbeat', at: this.#deps.clock.now() });
         return;
+      case 'log': {
+        const sink = session.logs.get(msg.stream);
+        if (sink === undefined) return;
+        let taken = false;
+        sink.lines(msg.lines, () => {
+          if (taken || session.logs.get(msg.stream) !== sink) return;
+          taken = true;
+          this.#send(session.ws, { t: 'logs-ack', stream: msg.stream, batches: 1 });
+        });
+        return;
+      }
+      case 'log-end': {
+        const sink = session.logs.get(msg.stream);
+        if (sink === undefined) return;
+        session.logs.delete(msg.stream);
+        sink.end(msg.error);
+        return;
+      }
     }
+  }
+
+  /**
+   * Asks the instance's agent for a container's log; lines go to `sink` until it ends. Returns the function
+   * that cancels the stream (the reader went away), or a reason when no stream can be opened.
+   */
+  openLogStream(instanceArn: string, request: LogStreamRequest, sink: LogSink): { cancel: () => void } | { refused: string } {
+    const session = this.#sessions.get(instanceArn);
+    if (session === undefined || !session.helloDone) return { refused: `The agent of container instance ${instanceArn} is not connected.` };
+    if (session.logs.size >= MAX_LOG_STREAMS_PER_INSTANCE) {
+      return { refused: `Container instance ${instanceArn} already serves ${MAX_LOG_STREAMS_PER_INSTANCE} log streams; try again when one ends.` };
+    }
+    const stream = session.nextLogStream++;
+    session.logs.set(stream, sink);
+    this.#send(session.ws, { t: 'logs', stream, ...request });
+    return {
+      cancel: () => {
+        if (session.logs.get(stream) !== sink) return;
+        session.logs.delete(stream);
+        this.#send(session.ws, { t: 'logs-cancel', stream });
+      },
+    };
+  }
+
+  #endLogStreams(session: Session, why: string): void {
+    const sinks = [...session.logs.values()];
+    session.logs.clear();
+    for (const sink of sinks) sink.end(why, true);
   }
 
   #enqueue(session: Session, work: () => Promise<void>): void {
@@ -275,7 +356,10 @@ export class AgentHub {
 
   async close(): Promise<void> {
     this.#unsubscribe();
-    for (const s of this.#sessions.values()) s.ws.close(1001, 'server shutting down');
+    for (const s of this.#sessions.values()) {
+      this.#endLogStreams(s, 'The server is shutting down.');
+      s.ws.close(1001, 'server shutting down');
+    }
     this.#sessions.clear();
     await new Promise<void>((r) => this.#wss.close(() => r()));
   }

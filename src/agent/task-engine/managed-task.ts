@@ -136,6 +136,11 @@ export class ManagedTask {
     return this.#containers.has(containerName);
   }
 
+  /** The runtime's id of a container, once it has been created (for reading its log). */
+  runtimeIdOf(containerName: string): string | undefined {
+    return this.#containers.get(containerName)?.runtimeId;
+  }
+
   post(event: TaskEvent): void {
     if (this.#detached) return;
     this.#inbox.push(event);

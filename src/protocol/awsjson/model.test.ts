@@ -242,6 +242,12 @@ test('enum, length, range and pattern constraints', () => {
     inval(ecs, 'RegisterTaskDefinition', rtd((_, c0) => { c0['portMappings'] = [{ containerPort: 80, protocol: 'sctp' }]; })),
     /Value 'sctp' at 'containerDefinitions\[0\]\.portMappings\[0\]\.protocol' failed to satisfy constraint: Member must satisfy enum value set: \[tcp, udp\]/,
   );
+  // LogDriver: the model names eight drivers; ECS also takes 'none' on EC2 (ENUM_VALUES_THE_MODEL_OMITS).
+  validateInput(ecs, 'RegisterTaskDefinition', rtd((_, c0) => { c0['logConfiguration'] = { logDriver: 'none' }; }));
+  assert.match(
+    inval(ecs, 'RegisterTaskDefinition', rtd((_, c0) => { c0['logConfiguration'] = { logDriver: 'nothing' }; })),
+    /Value 'nothing' at 'containerDefinitions\[0\]\.logConfiguration\.logDriver' failed to satisfy constraint: Member must satisfy enum value set: \[json-file, syslog, journald, gelf, fluentd, awslogs, splunk, awsfirelens, none\]/,
+  );
   // Tags: list max 50, TagKey length 1..128 with a \p{L} pattern (needs the u flag), TagValue length 0..256
   const tags = Array.from({ length: 51 }, (_, i) => ({ key: `k${i}`, value: 'v' }));
   assert.match(inval(ecs, 'TagResource', { resourceArn: 'arn', tags }), /at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50/);

@@ -49,7 +49,7 @@ interface RawShape {
 }
 interface RawOperation { readonly input?: RawRef; readonly errors?: readonly RawRef[] }
 interface RawModel {
-  readonly metadata: { readonly targetPrefix?: string; readonly signingName?: string; readonly endpointPrefix?: string; readonly serviceId?: string; readonly apiVersion?: string };
+  readonly metadata: { readonly targetPrefix?: string; readonly signingName?: string; readonly endpointPrefix?: string; readonly serviceId?: string; readonly apiVersion?: string; readonly uid?: string };
   readonly operations: Readonly<Record<string, RawOperation>>;
   readonly shapes: Readonly<Record<string, RawShape>>;
 }
@@ -384,12 +384,26 @@ const compiledByPath = new Map<string, Compiled>();
 const defaultModelByPath = new Map<string, ServiceModel>();
 const internals = new WeakMap<ServiceModel, Compiled>();
 
+/**
+ * Enum values a service accepts although its published model leaves them out, by model uid and shape. Only what
+ * the real service is known to accept belongs here. ECS takes logDriver 'none' for tasks on EC2 instances (the
+ * ECS agent lists it among ECS_AVAILABLE_LOGGING_DRIVERS, aws-cdk's LogDriver.none() synthesizes it, and
+ * Gantry's agent advertises logging-driver.none), yet the model's LogDriver enum names only eight drivers.
+ */
+const ENUM_VALUES_THE_MODEL_OMITS: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
+  'ecs-2014-11-13': { LogDriver: ['none'] },
+};
+
 function compile(path: string): Compiled {
   let c = compiledByPath.get(path);
   if (c !== undefined) return c;
   const raw = JSON.parse(readFileSync(path, 'utf8')) as RawModel;
   if (typeof raw !== 'object' || raw === null || typeof raw.operations !== 'object' || typeof raw.shapes !== 'object') {
     throw new Error(`${path} is not a botocore service model`);
+  }
+  for (const [shape, extra] of Object.entries(ENUM_VALUES_THE_MODEL_OMITS[raw.metadata.uid ?? ''] ?? {})) {
+    const s = raw.shapes[shape];
+    if (s?.enum !== undefined) (raw.shapes as Record<string, RawShape>)[shape] = { ...s, enum: [...s.enum, ...extra.filter((v) => !s.enum!.includes(v))] };
   }
   const errors = new Map<string, readonly string[]>();
   for (const [name, op] of Object.entries(raw.operations)) errors.set(name, Object.freeze((op.errors ?? []).map((e) => e.shape)));

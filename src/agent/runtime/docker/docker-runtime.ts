@@ -37,12 +37,24 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly events: EngineEventStream;
   /** Image id → manifest digest: ids are content hashes, so an entry never goes stale. */
   private readonly digests = new Map<string, string | undefined>();
+  /**
+   * Containers the engine sent an `oom` event for. Docker 20.10 on cgroup v2 sometimes leaves
+   * State.OOMKilled false for a container the kernel OOM-killed (the OOM notification races the exit), but
+   * its event stream still reports the kill, so both sources count. Bounded: oldest ids are dropped.
+   */
+  private readonly oomKilled = new Set<string>();
+  private readonly stopWatchingOom: () => void;
 
   constructor(deps: DockerRuntimeDeps) {
     this.engine = new EngineClient(deps.host);
     this.logger = deps.logger ?? silentLogger;
     const clock = deps.clock ?? systemClock;
     this.events = new EngineEventStream({ client: this.engine, logger: this.logger, now: () => clock.now() });
+    this.stopWatchingOom = this.events.subscribe((e) => {
+      if (e.type !== 'oom') return;
+      this.oomKilled.add(e.id);
+      if (this.oomKilled.size > 10_000) this.oomKilled.delete(this.oomKilled.values().next().value!);
+    });
   }
 
   async info(): Promise<HostInfo> {
@@ -151,7 +163,11 @@ export class DockerRuntime implements ContainerRuntime {
     const res = await this.engine.request<ContainerInspect & { message?: string }>('GET', `/containers/${encodeURIComponent(id)}/json`);
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw new RuntimeError('CannotInspectContainerError', res.body?.message ?? `${id}: HTTP ${res.status}`);
-    return toContainerStatus(res.body, await this.digestOf(res.body.Image));
+    const status = toContainerStatus(res.body, await this.digestOf(res.body.Image));
+    if (status.oomKilled || status.state !== 'exited' || status.exitCode !== 137 || !res.body.HostConfig?.Memory) return status;
+    // Killed (137) with a memory limit but not flagged: give the oom event a moment to arrive.
+    for (let i = 0; i < 10 && !this.oomKilled.has(status.id); i++) await new Promise((r) => setTimeout(r, 25));
+    return this.oomKilled.has(status.id) ? { ...status, oomKilled: true } : status;
   }
 
   async listContainers(labels: Readonly<Record<string, string>>): Promise<ContainerStatus[]> {
@@ -208,6 +224,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async close(): Promise<void> {
+    this.stopWatchingOom();
     this.events.close();
     this.engine.close();
   }

@@ -21,6 +21,7 @@ export interface ContainerInspect {
     Health?: { Status: 'starting' | 'healthy' | 'unhealthy' | 'none' } | null;
   };
   NetworkSettings?: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null> | null } | null;
+  HostConfig?: { Memory?: number } | null;
 }
 
 export function toContainerStatus(c: ContainerInspect, imageDigest?: string): ContainerStatus {
