@@ -36,7 +36,7 @@ function options(stateDir: string, over: Partial<AgentOptions> = {}): AgentOptio
     reservedPorts: [22, 7400],
     reservedPortsUdp: [],
     stateDir,
-    durableOutbox: true,
+    durable: true,
     lockStateDir: true,
     containerStopTimeoutSec: 30,
     containerStartTimeoutSec: 180,

@@ -40,8 +40,12 @@ export interface AgentOptions {
   readonly reservedPorts: readonly number[];
   readonly reservedPortsUdp: readonly number[];
   readonly stateDir: string;
-  /** Keep the outbox on disk (real hosts); hollow instances, whose containers die with the process, keep it in memory. */
-  readonly durableOutbox: boolean;
+  /**
+   * Survive a host crash: the outbox is a journal on disk and the state file is fsync'd (real hosts). Hollow
+   * instances, whose containers die with the process, keep the outbox in memory and write their state file
+   * without fsync: thousands of synchronous fsyncs would otherwise pace how fast a fleet can register.
+   */
+  readonly durable: boolean;
   /** Lock the state directory against a second agent (a hollow fleet locks its parent directory once). */
   readonly lockStateDir: boolean;
   readonly containerStopTimeoutSec: number;
@@ -130,7 +134,7 @@ export class Agent {
       this.#state = await this.#registered(input);
       if (this.#stopping) return;
       const arn = this.#state.containerInstanceArn!;
-      this.#outbox = await Outbox.open(options.durableOutbox ? { dir: options.stateDir } : {});
+      this.#outbox = await Outbox.open(options.durable ? { dir: options.stateDir } : {});
       this.#engine = new TaskEngine({
         runtime: this.#deps.runtime,
         timers: this.#deps.timers,
@@ -236,7 +240,7 @@ export class Agent {
     if (state === undefined) {
       // The token goes to disk before the first attempt, so a crash mid-registration retries the same registration.
       state = newState(options.cluster);
-      saveState(options.stateDir, state);
+      saveState(options.stateDir, state, options.durable);
     }
     const request = {
       ...body,
@@ -252,7 +256,7 @@ export class Agent {
       region: res.region,
       registrationDigest: digest,
     };
-    saveState(options.stateDir, next);
+    saveState(options.stateDir, next, options.durable);
     logger.info(known ? 'container instance re-registered' : 'container instance registered', { containerInstanceArn: res.containerInstanceArn });
     return next;
   }

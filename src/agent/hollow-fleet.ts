@@ -110,7 +110,7 @@ export class HollowFleet {
         reservedPorts: config.reservedPorts,
         reservedPortsUdp: config.reservedPortsUdp,
         stateDir: join(config.stateDir, `hollow-${String(i).padStart(5, '0')}`),
-        durableOutbox: false,
+        durable: false,
         lockStateDir: false,
         containerStopTimeoutSec: config.containerStopTimeoutSec,
         containerStartTimeoutSec: config.containerStartTimeoutSec,

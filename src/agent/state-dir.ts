@@ -43,20 +43,23 @@ export function loadState(dir: string): AgentState | undefined {
   return s;
 }
 
-/** Atomically replaces the state (it holds a secret: mode 0600). */
-export function saveState(dir: string, state: AgentState): void {
+/**
+ * Atomically replaces the state (it holds a secret: mode 0600). `durable` also fsyncs it and the directory,
+ * so the state survives a host crash and not only a process crash.
+ */
+export function saveState(dir: string, state: AgentState, durable = true): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, STATE_FILE);
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
     writeSync(fd, JSON.stringify(state, null, 2) + '\n');
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, path);
-  syncDir(dir);
+  if (durable) syncDir(dir);
 }
 
 export function newState(cluster: string): AgentState {

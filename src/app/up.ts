@@ -68,7 +68,7 @@ export async function startUp(deps: UpDeps): Promise<RunningSystem> {
         reservedPorts: [22, 2375, 2376, 51678, 51679, server.port],
         reservedPortsUdp: [],
         stateDir: join(config.dataDir, 'agent'),
-        durableOutbox: true,
+        durable: true,
         lockStateDir: true,
         containerStopTimeoutSec: 30,
         containerStartTimeoutSec: 180,

@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startGantry } from '../testing/harness.js';
+import { REGION, startGantry } from '../testing/harness.js';
 import { EcsClient, cpuSeconds, rssMiB, sleep, spawnGantry, untilConnected, writeJoinToken } from './support.js';
 import type { ChildGantry } from './support.js';
 
@@ -59,6 +59,8 @@ export async function fleetBench(opts: FleetBenchOptions, progress: (m: string) 
       cluster,
       '--join-token',
       joinToken,
+      '--region',
+      REGION,
       '--state-dir',
       join(stateRoot, dir),
       '--log-level',
@@ -83,7 +85,7 @@ export async function fleetBench(opts: FleetBenchOptions, progress: (m: string) 
 
     progress('baseline: RSS of a 1-instance fleet');
     const one = fleet('one', 1, 'one');
-    await untilConnected(ecs, 'one', 1, opts.timeoutMs);
+    await untilConnected(ecs, 'one', 1, opts.timeoutMs, one);
     await sleep(2000);
     const oneInstanceRssMiB = rssMiB(one.child.pid!);
     await one.stop();
@@ -105,7 +107,7 @@ export async function fleetBench(opts: FleetBenchOptions, progress: (m: string) 
       }
     }
     progress(`registered in ${registerSeconds.toFixed(1)} s; waiting for every channel`);
-    await untilConnected(ecs, 'fleet', opts.instances, opts.timeoutMs - (performance.now() - t0));
+    await untilConnected(ecs, 'fleet', opts.instances, opts.timeoutMs - (performance.now() - t0), big);
     const connectedSeconds = (performance.now() - t0) / 1000;
     await sleep(5000);
     const fleetRss = rssMiB(big.child.pid!);

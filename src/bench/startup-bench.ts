@@ -16,7 +16,7 @@ import { buildContainerSpec } from '../agent/task-engine/container-spec.js';
 import type { ContainerDef } from '../agent/task-engine/container-spec.js';
 import type { DesiredTask } from '../domain/task.js';
 import { busyboxImage, dockerForTests, removeOrphanedTestContainers, TEST_PID_LABEL } from '../testing/docker.js';
-import { startGantry } from '../testing/harness.js';
+import { REGION, startGantry } from '../testing/harness.js';
 import { EcsClient, quantile, sleep, spawnGantry, untilConnected, writeJoinToken } from './support.js';
 
 export interface StartupBenchOptions {
@@ -66,6 +66,8 @@ export async function startupBench(opts: StartupBenchOptions, progress: (m: stri
     CLUSTER,
     '--join-token',
     joinToken,
+    '--region',
+    REGION,
     '--docker-host',
     engine.host,
     '--state-dir',
@@ -87,7 +89,9 @@ export async function startupBench(opts: StartupBenchOptions, progress: (m: stri
     };
     const registered = await ecs.call('RegisterTaskDefinition', { family: 'startup', containerDefinitions: [def] });
     const revision = registered.taskDefinition.revision as number;
-    await untilConnected(ecs, CLUSTER, 1, 60_000);
+    await untilConnected(ecs, CLUSTER, 1, 60_000, agent).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}; the agent said:\n${agent.output()}`);
+    });
     progress('agent connected');
 
     const gantryMs: number[] = [];

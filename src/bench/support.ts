@@ -115,8 +115,9 @@ export function quantile(sorted: readonly number[], q: number): number {
 }
 
 /** Waits until every instance of the cluster shows agentConnected (asking only about those that did not yet). */
-export async function untilConnected(ecs: EcsClient, cluster: string, n: number, timeoutMs: number): Promise<void> {
+export async function untilConnected(ecs: EcsClient, cluster: string, n: number, timeoutMs: number, agent?: ChildGantry): Promise<void> {
   const end = performance.now() + timeoutMs;
+  const gone = () => agent !== undefined && agent.child.exitCode !== null;
   let arns: string[] = [];
   while (arns.length < n) {
     arns = [];
@@ -127,7 +128,7 @@ export async function untilConnected(ecs: EcsClient, cluster: string, n: number,
       nextToken = page.nextToken;
     } while (nextToken);
     if (arns.length < n) {
-      if (performance.now() > end) throw new Error(`only ${arns.length} of ${n} instances registered in cluster ${cluster}`);
+      if (performance.now() > end || gone()) throw new Error(`only ${arns.length} of ${n} instances registered in cluster ${cluster}`);
       await sleep(250);
     }
   }
@@ -140,7 +141,7 @@ export async function untilConnected(ecs: EcsClient, cluster: string, n: number,
     }
     waiting = still;
     if (waiting.length === 0) return;
-    if (performance.now() > end) throw new Error(`${waiting.length} of ${n} instances never connected their agent`);
+    if (performance.now() > end || gone()) throw new Error(`${waiting.length} of ${n} instances never connected their agent`);
     await sleep(250);
   }
 }

@@ -117,7 +117,7 @@ async function runAgent(config: AgentConfig, timers: TimerWheel, logger: Logger)
       reservedPorts: config.reservedPorts,
       reservedPortsUdp: config.reservedPortsUdp,
       stateDir: config.stateDir,
-      durableOutbox: true,
+      durable: true,
       lockStateDir: true,
       containerStopTimeoutSec: config.containerStopTimeoutSec,
       containerStartTimeoutSec: config.containerStartTimeoutSec,

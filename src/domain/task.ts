@@ -133,7 +133,10 @@ export interface DesiredTask {
   family: string;
   revision: number;
   desiredStatus: DesiredTaskStatus;
-  /** The task's `version` when this was sent; reports echo it so stale ones can be told apart. */
+  /**
+   * The task's `version` when the set was built. Informational: a set is re-sent when what the agent must do
+   * changes (membership, desiredStatus), not after every report, so it may lag the record.
+   */
   version: number;
   networkMode: 'bridge' | 'host' | 'awsvpc' | 'none';
   cpu?: string;

@@ -52,7 +52,7 @@ function newAgent(): Agent {
     reservedPorts: [22],
     reservedPortsUdp: [],
     stateDir,
-    durableOutbox: true,
+    durable: true,
     lockStateDir: true,
     containerStopTimeoutSec: 2,
     containerStartTimeoutSec: 180,

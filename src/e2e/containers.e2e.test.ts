@@ -407,7 +407,8 @@ describe('containers on Docker through the server, the agent and the AWS clients
     const t = await stopped('missing');
     assert.equal(t.stopCode, 'TaskFailedToStart');
     const c = container(t, 'ghost');
-    assert.match(c.reason ?? '', /^CannotPullContainerError: .*127\.0\.0\.1:1/);
+    assert.ok(c.reason?.startsWith('CannotPullContainerError: '), c.reason);
+    assert.ok((c.reason ?? '').includes(MISSING_IMAGE.split('/')[0]!), `names the registry: ${c.reason}`);
     assert.match(t.stoppedReason ?? '', /^CannotPullContainerError: /);
     assert.equal(c.exitCode, undefined, 'a container that never ran has no exit code');
     assert.equal(c.runtimeId, undefined, 'nothing was created');
@@ -423,8 +424,15 @@ describe('containers on Docker through the server, the agent and the AWS clients
     assert.equal(t.stopCode, 'EssentialContainerExited');
     assert.equal(t.stoppedReason, 'Essential container in task exited');
     const d = await dockerOf(t, 'hog');
-    assert.equal(d.State.OOMKilled, true);
     assert.equal(d.HostConfig.Memory, 8 * MiB);
+    // Docker's own State.OOMKilled can lose the race with the exit (20.10); its event stream says it either way.
+    const since = Math.floor((t.createdAt as Date).getTime() / 1000) - 1;
+    const events = await runtime.engine.request<unknown>('GET', '/events', {
+      query: { since, until: Math.ceil(Date.now() / 1000), filters: JSON.stringify({ container: [d.Id], event: ['oom'] }) },
+    });
+    // Newline-delimited JSON: one event parses as an object, several stay text.
+    const text = typeof events.body === 'string' ? events.body : JSON.stringify(events.body);
+    assert.match(text, /"Action":"oom"/, 'the engine saw the kernel kill it for memory');
   });
 
   test('network mode none; an essential exit stops the task and its other containers', async () => {
@@ -637,7 +645,7 @@ describe('containers on Docker through the server, the agent and the AWS clients
     assert.equal(await httpGet(hostModePort, '/index.html'), 'host-mode-page');
   });
 
-  test('StopTask --reason: reverse start order, SIGTERM (exit 143), SIGKILL after stopTimeout (exit 137), UserInitiated', async () => {
+  test('StopTask --reason: reverse start order, SIGTERM (exit 143), SIGKILL after stopTimeout (exit 137), UserInitiated', async (ctx) => {
     const stopAt = Date.now();
     const r = await awsAsync(gantry.url, ['ecs', 'stop-task', '--cluster', CLUSTER, '--task', arns['features']!, '--reason', STOP_REASON]);
     assert.equal(r.status, 0, r.stderr);
@@ -657,6 +665,7 @@ describe('containers on Docker through the server, the agent and the AWS clients
     // reader depends on web, so it stops first; it takes a second, and web must only be signalled after it.
     assert.ok(finished(web) >= finished(reader), `web stopped after reader (${finished(web) - finished(reader)} ms)`);
     const killedAfter = finished(stubborn) - stopAt;
+    ctx.diagnostic(`web stopped ${Math.round(finished(web) - finished(reader))} ms after reader; stubborn was killed ${Math.round(killedAfter)} ms after StopTask`);
     assert.ok(killedAfter >= 1900 && killedAfter < 9000, `SIGKILL after its own stopTimeout of 2 s, not the agent's 10 s: ${killedAfter} ms`);
   });
 
@@ -676,13 +685,17 @@ describe('containers on Docker through the server, the agent and the AWS clients
   test('containers of stopped tasks are removed after the retention (--container-cleanup-after)', async () => {
     const gone = async (family: string) => {
       const left = (await instanceContainers(runtime, instanceArn)).filter((c) => c.Labels[LABELS.taskArn] === arns[family]);
-      return left.length === 0 ? true : undefined;
+      return left.length === 0 ? Date.now() : undefined;
     };
-    for (const family of ['quitter', 'oom', 'features']) {
+    // 'features' stopped just before this test, so its removal is watched from the start: not before the
+    // retention has passed, and soon after. The others stopped long ago and must simply be gone by now.
+    for (const family of ['features', 'quitter', 'oom']) {
       const t = await describeTask(arns[family]!);
       const stoppedMs = (t.executionStoppedAt as Date).getTime();
-      await until(`the containers of '${family}' to be removed`, () => gone(family), Math.max(0, stoppedMs + (CLEANUP_AFTER_S + 15) * 1000 - Date.now()), 250);
-      assert.ok(Date.now() >= stoppedMs + (CLEANUP_AFTER_S - 2) * 1000, `'${family}' kept its containers for the retention period`);
+      const removedAt = await until(`the containers of '${family}' to be removed`, () => gone(family), Math.max(0, stoppedMs + (CLEANUP_AFTER_S + 15) * 1000 - Date.now()), 250);
+      if (family === 'features') {
+        assert.ok(removedAt >= stoppedMs + (CLEANUP_AFTER_S - 1) * 1000, `kept for the retention: removed ${removedAt - stoppedMs} ms after the stop`);
+      }
     }
     const vols = await runtime.engine.json<{ Volumes: { Name: string }[] | null }>('GET', '/volumes', {
       query: { filters: JSON.stringify({ label: [`${LABELS.taskArn}=${arns['features']}`] }) },

@@ -149,14 +149,14 @@ async function runTen(): Promise<string[]> {
   return arns;
 }
 
-/** Waits until Docker shows the agent at work on `batch` (some containers created), and returns what it shows. */
-async function midStart(batch: readonly string[]): Promise<ListedContainer[]> {
+/** Waits until what Docker has of `batch` satisfies `ready` (the agent at work on it), and returns it. */
+async function midStart(batch: readonly string[], what: string, ready: (cs: readonly ListedContainer[]) => boolean): Promise<ListedContainer[]> {
   const mine = new Set(batch);
   return until(
-    'the agent to have created some containers of the batch',
+    what,
     async () => {
       const cs = (await instanceContainers(runtime, instanceArn)).filter((c) => mine.has(c.Labels[LABELS.taskArn] ?? ''));
-      return cs.length >= 2 ? cs : undefined;
+      return ready(cs) ? cs : undefined;
     },
     30_000,
     10,
@@ -208,7 +208,7 @@ describe('kill -9 of the agent and of the server while tasks start', { skip }, (
     for (const dir of [dataDir, stateDir]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('the agent killed while ten tasks start (twice): restarted on its state directory, it loses none and starts none twice', async () => {
+  test('the agent killed while ten tasks start (twice): restarted on its state directory, it loses none and starts none twice', async (t) => {
     const batch = await runTen();
     // First kill: as soon as the server has heard of the batch from the agent, before it has done much more.
     await until(
@@ -223,11 +223,13 @@ describe('kill -9 of the agent and of the server while tasks start', { skip }, (
     await agent.kill9();
     const atFirstKill = (await instanceContainers(runtime, instanceArn)).filter((c) => batch.includes(c.Labels[LABELS.taskArn] ?? ''));
     agent = startTheAgent();
-    // Second kill: while Docker shows it creating and starting containers.
-    await midStart(batch);
+    // Second kill: while Docker shows it starting containers.
+    await midStart(batch, 'the agent to have started some containers', (cs) => cs.some((c) => c.State === 'running'));
     await agent.kill9();
     const atSecondKill = (await instanceContainers(runtime, instanceArn)).filter((c) => batch.includes(c.Labels[LABELS.taskArn] ?? ''));
     const full = batch.length * CONTAINERS.length;
+    const states = (cs: readonly ListedContainer[]) => `${cs.length} containers (${cs.filter((c) => c.State === 'running').length} running)`;
+    t.diagnostic(`at the first kill: ${states(atFirstKill)}; at the second: ${states(atSecondKill)} of ${full}`);
     assert.ok(
       atSecondKill.filter((c) => c.State === 'running').length < full,
       `the agent died before it had started everything (at the first kill ${atFirstKill.length} containers, at the second ${atSecondKill.length})`,
@@ -240,10 +242,13 @@ describe('kill -9 of the agent and of the server while tasks start', { skip }, (
     for (const t of tasks.values()) assert.equal(t.desiredStatus, 'RUNNING');
   });
 
-  test('the server killed while ten more tasks start: restarted on its data directory and port, it loses nothing', async () => {
+  test('the server killed while ten more tasks start: restarted on its data directory and port, it loses nothing', async (t) => {
     const batch = await runTen();
-    await midStart(batch);
+    await midStart(batch, 'the agent to have created some containers', (cs) => cs.length >= 2);
     const beforeKill = await describeAll();
+    const running = batch.filter((arn) => beforeKill.get(arn)!.lastStatus === 'RUNNING').length;
+    t.diagnostic(`at the kill the server had ${running} of the ${batch.length} new tasks RUNNING`);
+    assert.ok(running < batch.length, 'killed while tasks were still starting');
     await gantry.kill9();
     gantry = await startGantry({ dataDir, port });
     assert.equal(Number(new URL(gantry.url).port), port);
@@ -254,6 +259,7 @@ describe('kill -9 of the agent and of the server while tasks start', { skip }, (
       assert.ok((a.version ?? 0) >= (b.version ?? 0), `${arn}: version ${a.version} after, ${b.version} before`);
       assert.ok(rank(a.lastStatus) >= rank(b.lastStatus), `${arn}: ${b.lastStatus} → ${a.lastStatus}`);
       if (a.version === b.version) assert.deepEqual(a, b, `${arn}: unchanged version, unchanged task`);
+      assert.equal(a.desiredStatus, 'RUNNING', arn);
       for (const field of ['taskDefinitionArn', 'createdAt', 'containerInstanceArn', 'desiredStatus', 'cpu', 'memory'] as const) {
         assert.deepEqual(a[field], b[field], `${arn}: ${field}`);
       }

@@ -11,30 +11,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DockerRuntime } from '../agent/runtime/docker/docker-runtime.js';
 import { LABELS } from '../agent/runtime/runtime.js';
-import { TEST_PID_LABEL, busyboxImage } from '../testing/docker.js';
+import { BUSYBOX_IMAGE, TEST_PID_LABEL, busyboxImage } from '../testing/docker.js';
 import { REGION, ROOT, clientEnv } from '../testing/harness.js';
 import type { CliResult } from '../testing/harness.js';
 
 /**
- * The busybox test image, tagged as if it came from a registry on 127.0.0.1:1. Nothing listens there, so
- * every pull fails at once without leaving the machine, and the agent's `default` pull behaviour has to
- * fall back to the cached copy — which is what it is for.
+ * The busybox test image. Its name is on a loopback registry where nothing listens, so every pull fails at once
+ * without leaving the machine, and the agent's `default` pull behaviour has to fall back to the cached copy.
  */
-export const TEST_IMAGE = '127.0.0.1:1/gantry-test/busybox:1';
-/** An image nobody has: its pull fails the same way, and there is no cached copy to fall back to. */
-export const MISSING_IMAGE = '127.0.0.1:1/gantry-test/missing:1';
+export const TEST_IMAGE = BUSYBOX_IMAGE;
+/** An image nobody has, on the same registry: its pull fails the same way, with no cached copy to fall back to. */
+export const MISSING_IMAGE = `${BUSYBOX_IMAGE.slice(0, BUSYBOX_IMAGE.indexOf('/'))}/gantry-test/missing:1`;
 
 /** Labels every container of these suites carries, so a crashed run's containers are removed by the next. */
 export const testLabels = (): Record<string, string> => ({ [TEST_PID_LABEL]: String(process.pid) });
 
-export async function testImage(runtime: DockerRuntime): Promise<string> {
-  const base = await busyboxImage(runtime);
-  if (!(await runtime.hasImage(TEST_IMAGE))) {
-    const [repo, tag] = [TEST_IMAGE.slice(0, TEST_IMAGE.lastIndexOf(':')), TEST_IMAGE.slice(TEST_IMAGE.lastIndexOf(':') + 1)];
-    await runtime.engine.json('POST', `/images/${encodeURIComponent(base)}/tag`, { query: { repo, tag } });
-  }
-  return TEST_IMAGE;
-}
+export const testImage = (runtime: DockerRuntime): Promise<string> => busyboxImage(runtime);
 
 /** A data directory for `gantry server` holding a known join token. */
 export function serverDataDir(joinToken: string): string {

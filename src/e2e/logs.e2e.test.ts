@@ -120,7 +120,7 @@ describe('gantry logs on Docker', { skip }, () => {
         reservedPorts: [],
         reservedPortsUdp: [],
         stateDir,
-        durableOutbox: true,
+        durable: true,
         lockStateDir: true,
         containerStopTimeoutSec: 2,
         containerStartTimeoutSec: 60,

@@ -88,11 +88,17 @@ export class AgentHub {
 
   constructor(deps: AgentHubDeps) {
     this.#deps = deps;
-    // Any committed change to a task on an instance with a live channel re-sends that instance's desired set.
+    // A committed change to what an agent must do re-sends that instance's desired set. Reports change task
+    // records too, but not that: echoing the whole set after every report would cost each instance O(tasks)
+    // per transition on both ends, for nothing.
     this.#unsubscribe = deps.state.catalog.subscribe((c) => {
       if (c.kind !== Kind.task) return;
-      const arn = ((c.after ?? c.before) as TaskRecord | undefined)?.containerInstanceArn;
-      if (arn && this.#sessions.has(arn)) this.#markDirty(arn);
+      const before = c.before as TaskRecord | undefined;
+      const after = c.after as TaskRecord | undefined;
+      if (agentView(before) === agentView(after)) return;
+      for (const arn of [before?.containerInstanceArn, after?.containerInstanceArn]) {
+        if (arn !== undefined && this.#sessions.has(arn)) this.#markDirty(arn);
+      }
     });
   }
 
@@ -275,18 +281,22 @@ export class AgentHub {
   }
 
   /**
-   * Tasks the agent once reported but no longer knows of: their containers are gone (the host or its Docker
-   * engine lost them). Listing them as desired would start them again silently; ECS's answer is a stopped
-   * task that the service scheduler replaces, so they are recorded as stopped.
+   * Tasks whose containers the agent once reported (they have runtime ids) but no longer knows of: their
+   * containers are gone (the host or its Docker engine lost them). Listing them as desired would start them
+   * again silently; ECS's answer is a stopped task that the service scheduler replaces, so they are recorded as
+   * stopped. A task the agent reported before it had created any container (say, killed while pulling) has
+   * lost nothing: it stays desired and the agent starts it (container names are deterministic, so a container
+   * created just before a crash is adopted, not duplicated).
    */
   async #stopLostTasks(session: Session, known: ReadonlySet<string>): Promise<void> {
     const { state, clock } = this.#deps;
     await state.catalog.transact(() => {
       const ops = [];
-      for (const key of state.tasksByCluster.keys(session.cluster)) {
+      for (const key of state.tasksByInstance.keys(session.instanceArn)) {
         const t = state.catalog.get<TaskRecord>(Kind.task, key);
         if (!t || t.value.containerInstanceArn !== session.instanceArn || t.value.lastStatus === 'STOPPED') continue;
         if (t.value.reportedAt === undefined || known.has(t.value.taskArn)) continue;
+        if (!t.value.containers.some((c) => c.runtimeId !== undefined)) continue;
         const next = stopTask(
           t.value,
           'InfrastructureHealth',
@@ -328,10 +338,10 @@ export class AgentHub {
   }
 
   /** The whole desired task set of an instance: every task placed on it that has not stopped. */
-  desiredTasks(cluster: string, instanceArn: string): DesiredTask[] {
+  desiredTasks(instanceArn: string): DesiredTask[] {
     const { state } = this.#deps;
     const out: DesiredTask[] = [];
-    for (const key of state.tasksByCluster.keys(cluster)) {
+    for (const key of state.tasksByInstance.keys(instanceArn)) {
       const t = state.catalog.get<TaskRecord>(Kind.task, key)?.value;
       if (!t || t.containerInstanceArn !== instanceArn || t.lastStatus === 'STOPPED') continue;
       const [family, rev] = t.taskDefinitionArn.split('/').at(-1)!.split(':') as [string, string];
@@ -342,7 +352,7 @@ export class AgentHub {
   }
 
   #sendDesired(session: Session): void {
-    this.#send(session.ws, { t: 'desired', tasks: this.desiredTasks(session.cluster, session.instanceArn) });
+    this.#send(session.ws, { t: 'desired', tasks: this.desiredTasks(session.instanceArn) });
   }
 
   #send(ws: WebSocket, msg: ServerMessage): void {
@@ -363,4 +373,13 @@ export class AgentHub {
     this.#sessions.clear();
     await new Promise<void>((r) => this.#wss.close(() => r()));
   }
+}
+
+/**
+ * What of a task its instance's agent is told (desiredTaskOf): whether it is in the set, and its desiredStatus.
+ * The rest of a DesiredTask is fixed at placement.
+ */
+function agentView(t: TaskRecord | undefined): string | undefined {
+  if (t === undefined || t.containerInstanceArn === undefined || t.lastStatus === 'STOPPED') return undefined;
+  return `${t.containerInstanceArn} ${t.desiredStatus}`;
 }

@@ -89,7 +89,7 @@ export class InstanceMonitor {
       const ops: WriteOp[] = [];
       const inst = state.instance(instance.cluster, instance.id);
       if (!inst || inst.value.agentConnected) return { ops, result: 0 };
-      for (const key of state.tasksByCluster.keys(instance.cluster)) {
+      for (const key of state.tasksByInstance.keys(instance.containerInstanceArn)) {
         const t = state.catalog.get<TaskRecord>(Kind.task, key);
         if (!t || t.value.containerInstanceArn !== instance.containerInstanceArn || t.value.lastStatus === 'STOPPED') continue;
         // Nobody is left to confirm the stop, so the task is recorded as stopped now.

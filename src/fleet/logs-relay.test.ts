@@ -105,7 +105,7 @@ function newAgent(): Agent {
       reservedPorts: [],
       reservedPortsUdp: [],
       stateDir,
-      durableOutbox: false,
+      durable: false,
       lockStateDir: true,
       containerStopTimeoutSec: 1,
       containerStartTimeoutSec: 60,

@@ -11,6 +11,8 @@ import { GroupIndex } from './group-index.js';
 export class EcsState {
   readonly instancesByCluster: GroupIndex;
   readonly tasksByCluster: GroupIndex;
+  /** Tasks by the container instance they were placed on (its ARN): what one instance's agent is told to run. */
+  readonly tasksByInstance: GroupIndex;
   readonly servicesByCluster: GroupIndex;
   readonly revisionsByFamily: GroupIndex;
   /** RunTask clientToken → its tasks (`cluster` NUL `token`), for idempotent retries. */
@@ -20,6 +22,7 @@ export class EcsState {
     const byCluster = (v: unknown) => (v as { cluster: string }).cluster;
     this.instancesByCluster = new GroupIndex(catalog, Kind.containerInstance, byCluster);
     this.tasksByCluster = new GroupIndex(catalog, Kind.task, byCluster);
+    this.tasksByInstance = new GroupIndex(catalog, Kind.task, (v) => (v as { containerInstanceArn?: string }).containerInstanceArn);
     this.servicesByCluster = new GroupIndex(catalog, Kind.service, byCluster);
     this.revisionsByFamily = new GroupIndex(catalog, Kind.taskDefinition, (v) => (v as { family: string }).family);
     this.tasksByClientToken = new GroupIndex(catalog, Kind.task, (v) => {

@@ -144,6 +144,16 @@ export interface PlacedTaskRead {
   readonly read: Versioned<PlacedTask>;
 }
 
+/** The tasks placed on one instance, from the per-instance index (registration and deregistration touch one instance). */
+export function tasksOnInstance(state: EcsState, containerInstanceArn: string): PlacedTaskRead[] {
+  const out: PlacedTaskRead[] = [];
+  for (const key of state.tasksByInstance.keys(containerInstanceArn)) {
+    const read = state.catalog.get<PlacedTask>(Kind.task, key);
+    if (read && read.value.containerInstanceArn === containerInstanceArn) out.push({ key, read });
+  }
+  return out;
+}
+
 /** The cluster's tasks grouped by the instance they were placed on, in one pass over the cluster's tasks. */
 export function tasksByInstance(state: EcsState, cluster: string): Map<string, PlacedTaskRead[]> {
   const out = new Map<string, PlacedTaskRead[]>();
@@ -246,7 +256,7 @@ export class ContainerInstanceOperations {
       if (!cur) throw instanceNotFound(ref, cluster);
       // Deregistration is final; repeating it changes nothing.
       if (cur.value.status === 'INACTIVE') return { ops: [], result: cur.value };
-      const onInstance = tasksByInstance(state, cluster).get(cur.value.containerInstanceArn) ?? [];
+      const onInstance = tasksOnInstance(state, cur.value.containerInstanceArn);
       const live = onInstance.filter((t) => t.read.value.lastStatus !== 'STOPPED');
       if (live.length > 0 && input.force !== true) {
         throw Ecs.invalidParameter(
@@ -388,7 +398,7 @@ export class ContainerInstanceOperations {
   }
 
   private tasksOf(r: ContainerInstanceRecord): PlacedTask[] {
-    return values(tasksByInstance(this.deps.state, r.cluster).get(r.containerInstanceArn));
+    return values(tasksOnInstance(this.deps.state, r.containerInstanceArn));
   }
 
   private reregistrationTarget(cluster: string, ref: InstanceRef, arn: string): Versioned<ContainerInstanceRecord> {
