@@ -36,7 +36,7 @@ Options:
   --json                Print one JSON object per line: {"stream","time","line"}
   --endpoint URL        The server (env GANTRY_ENDPOINT, AWS_ENDPOINT_URL_ECS or AWS_ENDPOINT_URL; default
                         http://127.0.0.1:7400)
-  --region REGION       Region to sign for (env AWS_REGION or AWS_DEFAULT_REGION; default us-east-1)
+  --region REGION       Region to sign for (env AWS_REGION, AWS_DEFAULT_REGION or GANTRY_REGION; default us-east-1)
   --data-dir DIR        Where to find the root access key when AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not
                         set (env GANTRY_DATA_DIR; default ~/.local/share/gantry)
   -h, --help            Show this help`;
@@ -94,7 +94,7 @@ function compile(values: Record<string, string | boolean | undefined>, positiona
   for (const [k, v] of query) if (v !== undefined) url.searchParams.set(k, v);
   return {
     url,
-    region: str('region') ?? env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'] ?? 'us-east-1',
+    region: str('region') ?? env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'] ?? env['GANTRY_REGION'] ?? 'us-east-1',
     credentials: credentialsFrom(env, str('data-dir')),
     json: values['json'] === true,
   };

@@ -290,7 +290,9 @@ function definitions(): RegisterTaskDefinitionCommandInput[] {
     },
     {
       family: 'oom',
-      containerDefinitions: [def({ name: 'hog', memory: 8, command: ['sh', '-c', 'a=x; while true; do a=$a$a; done'] })],
+      // The pause matters: a container the kernel kills within a few hundred ms of its start can die before
+      // containerd watches its cgroup for OOM, and then Docker reports neither an oom event nor OOMKilled.
+      containerDefinitions: [def({ name: 'hog', memory: 8, command: ['sh', '-c', 'sleep 1; a=x; while true; do a=$a$a; done'] })],
     },
     {
       family: 'missing',

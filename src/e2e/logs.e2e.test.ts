@@ -100,7 +100,7 @@ describe('gantry logs on Docker', { skip }, () => {
     await ecs.send(
       new RegisterTaskDefinitionCommand({
         family: 'echo',
-        containerDefinitions: [container('echo', 'for i in 1 2 3; do echo out $i; echo err $i >&2; done; sleep 1; echo last')],
+        containerDefinitions: [container('echo', 'for i in 1 2 3; do echo out $i; echo err $i >&2; done; sleep 1; echo err last >&2; sleep 0.5; echo last')],
       }),
     );
     await ecs.send(
@@ -155,14 +155,14 @@ describe('gantry logs on Docker', { skip }, () => {
     const r = await logs([arn.split('/').at(-1)!, '--cluster', CLUSTER, '--follow']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'out 1\nout 2\nout 3\nlast\n');
-    assert.equal(r.stderr, 'err 1\nerr 2\nerr 3\n');
+    assert.equal(r.stderr, 'err 1\nerr 2\nerr 3\nerr last\n');
 
     await until('the task to stop', async () => (await statusOf(arn)) === 'STOPPED');
     const tail = await logs([arn, '--cluster', CLUSTER, '--tail', '2']);
     assert.equal(tail.code, 0, tail.stderr);
     // The last two lines of the log, whichever stream each was written to.
     assert.equal(tail.stdout, 'last\n');
-    assert.equal(tail.stderr, 'err 3\n');
+    assert.equal(tail.stderr, 'err last\n');
 
     const json = await logs([arn, '--cluster', CLUSTER, '--json', '--tail', '1']);
     assert.equal(json.code, 0, json.stderr);
