@@ -232,11 +232,5 @@ async function startRaw(runtime: DockerRuntime, def: ContainerDef, revision: num
 /** How long the engine itself took to start a container, by its own clock (Created → State.StartedAt). */
 async function engineStartMs(runtime: DockerRuntime, id: string): Promise<number> {
   const c = await runtime.engine.json<{ Created: string; State: { StartedAt: string } }>('GET', `/containers/${encodeURIComponent(id)}/json`);
-  return preciseMs(c.State.StartedAt) - preciseMs(c.Created);
-}
-
-/** RFC 3339 with nanoseconds, to fractional milliseconds (Date.parse keeps only whole ones). */
-function preciseMs(t: string): number {
-  const m = /\.(\d+)Z$/.exec(t);
-  return Date.parse(t) + (m ? Number(`0.${m[1]}`) * 1000 - Math.floor(Number(`0.${m[1]}`) * 1000) : 0);
+  return Date.parse(c.State.StartedAt) - Date.parse(c.Created);
 }

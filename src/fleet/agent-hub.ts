@@ -235,11 +235,23 @@ export class AgentHub {
    * Asks the instance's agent for a container's log; lines go to `sink` until it ends. Returns the function
    * that cancels the stream (the reader went away), or a reason when no stream can be opened.
    */
-  openLogStream(instanceArn: string, request: LogStreamRequest, sink: LogSink): { cancel: () => void } | { refused: string } {
+  openLogStream(
+    instanceArn: string,
+    request: LogStreamRequest,
+    sink: LogSink,
+  ): { cancel: () => void } | { refused: 'AgentNotConnected' | 'TooManyLogStreams'; message: string } {
     const session = this.#sessions.get(instanceArn);
-    if (session === undefined || !session.helloDone) return { refused: `The agent of container instance ${instanceArn} is not connected.` };
+    if (session === undefined || !session.helloDone) {
+      return {
+        refused: 'AgentNotConnected',
+        message: `The agent of container instance ${instanceArn} is not connected; its tasks' logs can be read once it reconnects.`,
+      };
+    }
     if (session.logs.size >= MAX_LOG_STREAMS_PER_INSTANCE) {
-      return { refused: `Container instance ${instanceArn} already serves ${MAX_LOG_STREAMS_PER_INSTANCE} log streams; try again when one ends.` };
+      return {
+        refused: 'TooManyLogStreams',
+        message: `Container instance ${instanceArn} already serves ${MAX_LOG_STREAMS_PER_INSTANCE} log streams; try again when one ends.`,
+      };
     }
     const stream = session.nextLogStream++;
     session.logs.set(stream, sink);

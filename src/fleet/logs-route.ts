@@ -173,7 +173,7 @@ function stream(deps: LogsRouteDeps, req: IncomingMessage, res: ServerResponse, 
   });
   if ('refused' in opened) {
     over = true;
-    fail(res, new HttpError(503, 'AgentNotConnected', `${opened.refused} Its task logs can be read once it reconnects.`));
+    fail(res, new HttpError(503, opened.refused, opened.message));
     return;
   }
   const timer = setTimeout(() => {
