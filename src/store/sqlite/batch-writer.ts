@@ -47,7 +47,6 @@ export class BatchWriter {
       tombstone: db.prepare(
         'INSERT INTO tombstones (kind, key, rev) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET rev = excluded.rev',
       ),
-      untomb: db.prepare('DELETE FROM tombstones WHERE kind = ? AND key = ?'),
       meta: db.prepare('SELECT rev, writer FROM meta_rev WHERE id = 1'),
       setRev: db.prepare('UPDATE meta_rev SET rev = ?, writer = ? WHERE id = 1'),
       begin: db.prepare('BEGIN IMMEDIATE'),
@@ -118,8 +117,9 @@ export class BatchWriter {
         if (actual !== op.ifRev) throw new StoreConflictError(op.kind, op.key, op.ifRev, actual);
       }
       if (op.op === 'put') {
+        // A tombstone left from an earlier delete of this key stays: the change feed is ordered by revision,
+        // so a reader sees the delete, then this put, and ends with the record present.
         s.upsert.run(op.kind, op.key, op.json!, rev);
-        s.untomb.run(op.kind, op.key);
       } else if (op.op === 'delete') {
         const r = s.del.run(op.kind, op.key);
         if (r.changes > 0) s.tombstone.run(op.kind, op.key, rev);
