@@ -19,7 +19,6 @@ import type {
   UpdateContainerInstancesStateRequest,
   VersionInfo,
 } from '@aws-sdk/client-ecs';
-import { NAME_PATTERN } from '../../domain/arn.js';
 import type { Arns } from '../../domain/arn.js';
 import { Ecs } from '../../domain/errors.js';
 import { Kind } from '../../domain/records.js';
@@ -35,7 +34,8 @@ import type { WriteOp } from '../../store/types.js';
 import { epochSeconds } from '../../util/clock.js';
 import { paginate } from '../pagination.js';
 import type { EcsDeps } from './context.js';
-import { activeCluster } from './resolve.js';
+import { activeCluster, parseClusterScopedRef } from './resolve.js';
+import type { ClusterScopedRef } from './resolve.js';
 
 type WireContainerInstance = Wire<ContainerInstance>;
 interface Failure {
@@ -99,24 +99,11 @@ export function mergeAttributes(base: readonly Attribute[], changes: readonly In
 // ---------------------------------------------------------------------------------------------------------------
 // Naming an instance
 
-export interface InstanceRef {
-  /** Present when the reference was a long-format ARN, which names the cluster too. */
-  readonly cluster?: string;
-  readonly id: string;
-}
+export type InstanceRef = ClusterScopedRef;
 
 /** A container instance ID, or its ARN in the long (`container-instance/<cluster>/<id>`) or legacy (`container-instance/<id>`) form. */
 export function parseInstanceRef(arns: Arns, ref: string): InstanceRef | undefined {
-  if (!ref.startsWith('arn:')) return NAME_PATTERN.test(ref) ? { id: ref } : undefined;
-  const p = arns.own(ref);
-  if (!p || p.resourceType !== 'container-instance') return undefined;
-  const parts = p.resource.split('/');
-  const [first, second] = parts;
-  if (parts.length === 1 && first !== undefined && NAME_PATTERN.test(first)) return { id: first };
-  if (parts.length === 2 && first !== undefined && second !== undefined && NAME_PATTERN.test(first) && NAME_PATTERN.test(second)) {
-    return { cluster: first, id: second };
-  }
-  return undefined;
+  return parseClusterScopedRef(arns, ref, 'container-instance');
 }
 
 /** The instance `ref` names in `cluster`; an ARN naming another cluster names nothing here. */

@@ -26,3 +26,26 @@ export function activeCluster(state: EcsState, arns: Arns, cluster: string | und
   if (found.value.status === 'INACTIVE') throw Ecs.clusterNotFound('The referenced cluster was inactive.');
   return found;
 }
+
+/** A cluster-scoped resource named by its ID or ARN; `cluster` is present when a long-format ARN named it. */
+export interface ClusterScopedRef {
+  readonly cluster?: string;
+  readonly id: string;
+}
+
+/**
+ * An ID, or an ARN of `resourceType` in the long (`<type>/<cluster>/<id>`) or legacy (`<type>/<id>`) form,
+ * of this account and region; undefined if it is neither.
+ */
+export function parseClusterScopedRef(arns: Arns, ref: string, resourceType: 'task' | 'container-instance'): ClusterScopedRef | undefined {
+  if (!ref.startsWith('arn:')) return NAME_PATTERN.test(ref) ? { id: ref } : undefined;
+  const p = arns.own(ref);
+  if (!p || p.resourceType !== resourceType) return undefined;
+  const parts = p.resource.split('/');
+  const [first, second] = parts;
+  if (parts.length === 1 && first !== undefined && NAME_PATTERN.test(first)) return { id: first };
+  if (parts.length === 2 && first !== undefined && second !== undefined && NAME_PATTERN.test(first) && NAME_PATTERN.test(second)) {
+    return { cluster: first, id: second };
+  }
+  return undefined;
+}

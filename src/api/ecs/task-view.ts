@@ -3,12 +3,13 @@
  * left out), and task references (an ID, or a task ARN in the long or legacy form) resolved to records.
  */
 import type { Container, Task } from '@aws-sdk/client-ecs';
-import { NAME_PATTERN } from '../../domain/arn.js';
 import type { Arns } from '../../domain/arn.js';
 import type { Wire } from '../../domain/records.js';
 import type { TaskContainerRecord, TaskRecord } from '../../domain/task.js';
 import type { Versioned } from '../../state/catalog.js';
 import type { EcsState } from '../../state/ecs-state.js';
+import { parseClusterScopedRef } from './resolve.js';
+import type { ClusterScopedRef } from './resolve.js';
 
 export type WireTask = Wire<Task>;
 
@@ -78,24 +79,11 @@ function containerView(c: TaskContainerRecord): Wire<Container> {
   return out;
 }
 
-export interface TaskRef {
-  /** Present when the reference was a long-format ARN, which names the cluster too. */
-  readonly cluster?: string;
-  readonly id: string;
-}
+export type TaskRef = ClusterScopedRef;
 
 /** A task ID, or its ARN in the long (`task/<cluster>/<id>`) or legacy (`task/<id>`) form; undefined if neither. */
 export function parseTaskRef(arns: Arns, ref: string): TaskRef | undefined {
-  if (!ref.startsWith('arn:')) return NAME_PATTERN.test(ref) ? { id: ref } : undefined;
-  const p = arns.own(ref);
-  if (!p || p.resourceType !== 'task') return undefined;
-  const parts = p.resource.split('/');
-  const [first, second] = parts;
-  if (parts.length === 1 && first !== undefined && NAME_PATTERN.test(first)) return { id: first };
-  if (parts.length === 2 && first !== undefined && second !== undefined && NAME_PATTERN.test(first) && NAME_PATTERN.test(second)) {
-    return { cluster: first, id: second };
-  }
-  return undefined;
+  return parseClusterScopedRef(arns, ref, 'task');
 }
 
 /** The task `ref` names in `cluster`; an ARN naming another cluster names nothing here. */
