@@ -367,10 +367,27 @@ describe('container instances', () => {
       assert.equal(active.containerInstanceArns.length, 21);
     });
 
-    it('rejects filter expressions, bad paging and INACTIVE as a status', async () => {
-      const f = await ecs.fail('ListContainerInstances', { cluster: 'c1', filter: 'attribute:stack == prod' });
+    it('filters with the cluster query language', async () => {
+      const prod = await register({ attributes: [{ name: 'stack', value: 'prod' }, { name: 'ecs.instance-type', value: 't3.large' }] });
+      const test = await register({ attributes: [{ name: 'stack', value: 'test' }, { name: 'ecs.instance-type', value: 'm5.xlarge' }] });
+      const bare = await register({ attributes: [{ name: 'ecs.os-type', value: 'linux' }], instanceIdentityDocument: identity({ instanceType: 'c5.large' }) });
+      await putTask('t1', { containerInstanceArn: test.containerInstanceArn, desiredStatus: 'RUNNING', lastStatus: 'RUNNING', group: 'service:db', cpu: '10', memory: '10' });
+      const list = async (filter: string) => [...(await ecs.call('ListContainerInstances', { cluster: 'c1', filter })).containerInstanceArns].sort();
+      const sorted = (...xs: { containerInstanceArn: string }[]) => xs.map((x) => x.containerInstanceArn).sort();
+      assert.deepEqual(await list('attribute:stack == prod'), sorted(prod));
+      assert.deepEqual(await list('attribute:stack exists'), sorted(prod, test));
+      assert.deepEqual(await list('attribute:stack !exists'), sorted(bare));
+      assert.deepEqual(await list('attribute:ecs.instance-type =~ t3.*'), sorted(prod));
+      assert.deepEqual(await list('attribute:stack in [prod, test] and not attribute:ecs.instance-type =~ m5.*'), sorted(prod));
+      assert.deepEqual(await list('task:group == service:db'), sorted(test));
+      assert.deepEqual(await list('runningTasksCount == 0'), sorted(prod, bare));
+      assert.deepEqual(await list('agentConnected == true'), sorted(prod, test, bare));
+    });
+
+    it('rejects malformed filter expressions, bad paging and INACTIVE as a status', async () => {
+      const f = await ecs.fail('ListContainerInstances', { cluster: 'c1', filter: 'attribute:stack == prod and' });
       assert.equal(f.code, 'InvalidParameterException');
-      assert.match(f.message, /not supported yet/);
+      assert.match(f.message, /offset \d+/);
       for (const input of [{ maxResults: 0 }, { maxResults: 101 }, { nextToken: 'garbage' }, { status: 'INACTIVE' }]) {
         assert.equal((await ecs.fail('ListContainerInstances', { cluster: 'c1', ...input })).code, 'InvalidParameterException', JSON.stringify(input));
       }

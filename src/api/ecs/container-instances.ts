@@ -34,6 +34,8 @@ import type { WriteOp } from '../../store/types.js';
 import { epochSeconds } from '../../util/clock.js';
 import { paginate } from '../pagination.js';
 import type { EcsDeps } from './context.js';
+import { evaluateCql, parseCql } from '../../placement/cql/index.js';
+import type { CqlSubject } from '../../placement/cql/index.js';
 import { activeCluster, parseClusterScopedRef } from './resolve.js';
 import type { ClusterScopedRef } from './resolve.js';
 
@@ -288,16 +290,15 @@ export class ContainerInstanceOperations {
 
   ListContainerInstances = async (input: ListContainerInstancesRequest) => {
     const { state, arns } = this.deps;
-    if (input.filter !== undefined && input.filter.trim() !== '') {
-      throw Ecs.invalidParameter(
-        'Filter expressions (cluster query language) are not supported yet. Omit filter, narrow the list with status, and inspect instances with DescribeContainerInstances.',
-      );
-    }
+    // A syntax error is reported before anything else, as InvalidParameterException saying where.
+    const filter = input.filter !== undefined && input.filter.trim() !== '' ? parseCql(input.filter) : undefined;
     const cluster = activeCluster(state, arns, input.cluster).value.clusterName;
     const wanted = input.status;
     const matching: ContainerInstanceRecord[] = [];
     for (const { value } of state.instancesOf(cluster)) {
-      if (wanted === undefined ? value.status !== 'INACTIVE' : value.status === wanted) matching.push(value);
+      if (!(wanted === undefined ? value.status !== 'INACTIVE' : value.status === wanted)) continue;
+      if (filter && !evaluateCql(filter, this.querySubject(value))) continue;
+      matching.push(value);
     }
     const limits = { defaultSize: 100, maxSize: 100, scope: `ListContainerInstances:${cluster}` };
     const page = paginate(matching, (r) => r.id, input, limits, Ecs.invalidParameter);
@@ -382,6 +383,27 @@ export class ContainerInstanceOperations {
     if (r.agentUpdateStatus !== undefined) out.agentUpdateStatus = r.agentUpdateStatus as AgentUpdateStatus;
     if (include.health) out.healthStatus = healthOf(r);
     return out;
+  }
+
+  /** What the cluster query language sees of an instance. */
+  private querySubject(r: ContainerInstanceRecord): CqlSubject {
+    const tasks = this.tasksOf(r);
+    return {
+      attribute: (name) => {
+        const a = r.attributes.find((x) => x.name === name);
+        return a === undefined ? undefined : (a.value ?? '');
+      },
+      agentConnected: r.agentConnected,
+      agentVersion: r.versionInfo.agentVersion,
+      ec2InstanceId: r.ec2InstanceId,
+      registeredAt: r.registeredAt,
+      runningTasksCount: instanceTaskCounts(tasks).runningTasksCount,
+      taskGroups: () => {
+        const groups = new Set<string>();
+        for (const t of tasks as (PlacedTask & { group?: string })[]) if (t.lastStatus !== 'STOPPED' && t.group !== undefined) groups.add(t.group);
+        return groups;
+      },
+    };
   }
 
   private tasksOf(r: ContainerInstanceRecord): PlacedTask[] {
