@@ -10,7 +10,7 @@
  * While a batch waits, the stream simply stops pulling lines, so the runtime's own stream (Docker's HTTP
  * response) is paused by ordinary stream backpressure and nothing piles up in the agent either.
  */
-import type { AgentMessage, LogLineFrame } from '../protocol/agent/messages.js';
+import type { AgentMessage, LogLineFrame, ServerMessage } from '../protocol/agent/messages.js';
 import {
   LOG_BATCH_MAX_BYTES,
   LOG_BATCH_MAX_LINES,
@@ -22,14 +22,8 @@ import type { Logger } from '../util/log.js';
 import type { ContainerRuntime, LogLine } from './runtime/runtime.js';
 import type { Cancel, Timers } from './timers.js';
 
-export interface LogRequest {
-  readonly stream: number;
-  readonly taskArn: string;
-  readonly container: string;
-  readonly follow: boolean;
-  readonly tail?: number;
-  readonly sinceMs?: number;
-}
+/** A log stream the server asked for: the `logs` message without its tag. */
+export type LogRequest = Omit<Extract<ServerMessage, { t: 'logs' }>, 't'>;
 
 export interface LogStreamsDeps {
   readonly runtime: ContainerRuntime;

@@ -15,6 +15,7 @@ import { cryptoRng } from '../util/clock.js';
 import { createLogger } from '../util/log.js';
 import type { Logger } from '../util/log.js';
 import type { Command } from './main.js';
+import { onSignals } from './signals.js';
 
 const USAGE = `Usage: gantry agent --endpoint URL [--cluster NAME] [options]
 
@@ -130,7 +131,7 @@ async function runAgent(config: AgentConfig, timers: TimerWheel, logger: Logger)
     rng: cryptoRng,
     logger,
   });
-  const signals = onSignals(logger, () => agent.stop());
+  const signals = onSignals(logger, () => agent.stop(), 'stopping; containers keep running');
   try {
     await agent.start();
     logger.info('agent running', { containerInstanceArn: agent.containerInstanceArn, cluster: config.cluster, endpoint: config.endpoint });
@@ -148,10 +149,14 @@ async function runFleet(config: AgentConfig, timers: TimerWheel, logger: Logger)
   const fake = config.fake!;
   const fleet = new HollowFleet({ config: { ...config, fake }, agentVersion: VERSION, timers, logger });
   let stopRequested = false;
-  const signals = onSignals(logger, () => {
-    stopRequested = true;
-    return fleet.stop();
-  });
+  const signals = onSignals(
+    logger,
+    () => {
+      stopRequested = true;
+      return fleet.stop();
+    },
+    'stopping; containers keep running',
+  );
   const report = setInterval(
     () => logger.info('hollow instances', { connected: fleet.connected, of: fake.instances, rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) }),
     30_000,
@@ -176,22 +181,3 @@ function exitCode(exit: AgentExit, logger: Logger): number {
   return 1;
 }
 
-/** SIGTERM/SIGINT stop gracefully; a second signal exits at once. Returns a function that removes the handlers. */
-function onSignals(logger: Logger, stop: () => Promise<void>): () => void {
-  let stopping = false;
-  const handler = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn('second signal: exiting now', { signal });
-      process.exit(130);
-    }
-    stopping = true;
-    logger.info('stopping; containers keep running', { signal });
-    stop().catch((e: unknown) => logger.error('error while stopping', { error: e }));
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return () => {
-    process.off('SIGINT', handler);
-    process.off('SIGTERM', handler);
-  };
-}

@@ -6,6 +6,7 @@ import { loadRootCredentials } from '../auth/root-credentials.js';
 import { formatJoinToken, loadJoinToken, rotateJoinToken } from '../fleet/join-token.js';
 import { createLogger } from '../util/log.js';
 import type { Command } from './main.js';
+import { untilSignal } from './signals.js';
 
 export const SERVER_OPTIONS = {
   host: { type: 'string' },
@@ -50,7 +51,7 @@ export function serverCommand(name: 'server'): Command {
       const logger = createLogger({ level: config.logLevel, format: config.logFormat });
       const server = await startServer({ config, logger, env: process.env });
       process.stdout.write(banner(server, config));
-      await untilSignal(logger, server);
+      await untilSignal(logger, () => server.close());
       return 0;
     },
   };
@@ -133,19 +134,3 @@ function banner(server: RunningServer, config: ServerConfig): string {
   ].join('\n');
 }
 
-function untilSignal(logger: ReturnType<typeof createLogger>, server: RunningServer): Promise<void> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info('shutting down', { signal });
-      server.close().then(resolve, (e: unknown) => {
-        logger.error('error during shutdown', { error: e });
-        resolve();
-      });
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
-}

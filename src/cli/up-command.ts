@@ -3,8 +3,8 @@ import type { RunningSystem } from '../app/up.js';
 import { compileServerConfig } from '../config/server-config.js';
 import type { ServerConfig, ServerFlags } from '../config/server-config.js';
 import { createLogger } from '../util/log.js';
-import type { Logger } from '../util/log.js';
 import type { Command } from './main.js';
+import { untilSignal } from './signals.js';
 import { SERVER_FLAGS_HELP, SERVER_OPTIONS } from './server-command.js';
 
 export const upCommand: Command = {
@@ -27,7 +27,7 @@ ${SERVER_FLAGS_HELP}`,
     progress(`starting in ${config.dataDir}`);
     const system = await startUp({ config, logger, env: process.env, progress });
     process.stdout.write(banner(system, config));
-    await untilSignal(logger, () => system.close());
+    await untilSignal(logger, () => system.close(), 'shutting down; task containers keep running');
     return 0;
   },
 };
@@ -79,19 +79,3 @@ function banner(system: RunningSystem, config: ServerConfig): string {
   return lines.join('\n');
 }
 
-function untilSignal(logger: Logger, close: () => Promise<void>): Promise<void> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info('shutting down', { signal });
-      close().then(resolve, (e: unknown) => {
-        logger.error('error during shutdown', { error: e });
-        resolve();
-      });
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
-}

@@ -6,7 +6,9 @@ import { networkInterfaces, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { PullBehavior } from '../agent/runtime/runtime.js';
 import type { LogLevel } from '../util/log.js';
-import { ConfigError, defaultDataDir } from './server-config.js';
+import { ConfigError, defaultDataDir, duration } from './server-config.js';
+
+export { duration };
 
 export interface AccessKeyPair {
   readonly accessKeyId: string;
@@ -226,13 +228,6 @@ function portList(flag: string, text: string | undefined, fallback: readonly num
   return [...new Set(text.split(',').map((p) => integer(flag, p.trim(), 1, 65535)))].sort((a, b) => a - b);
 }
 
-/** '30', '30s', '500ms', '5m', '1h' → milliseconds (a bare number is seconds). */
-export function duration(flag: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (m === null) throw new ConfigError(`${flag} must be a duration like 30s, 5m or 1h; got '${text}'.`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's']!;
-  return Math.round(Number(m[1]) * unit);
-}
 
 function isLocal(host: string, addresses: readonly string[]): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();

@@ -4,6 +4,7 @@
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseDurationMs } from '../util/duration.js';
 import type { LogLevel } from '../util/log.js';
 
 export interface ServerConfig {
@@ -25,13 +26,11 @@ export interface ServerConfig {
   readonly stoppedTaskRetentionMs: number;
 }
 
-/** Parses `90s`, `2m`, `1h`, `500ms` or a bare number of seconds. */
-export function parseDuration(text: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new ConfigError(`${flag} must be a duration like 90s, 2m or 1h; got '${text}'.`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  return Math.round(n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000));
+/** '30', '30s', '500ms', '5m', '1h' → milliseconds (a bare number is seconds); ConfigError naming the flag otherwise. */
+export function duration(flag: string, text: string): number {
+  const ms = parseDurationMs(text, { bareSeconds: true });
+  if (ms === undefined) throw new ConfigError(`${flag} must be a duration like 30s, 5m or 1h; got '${text}'.`);
+  return ms;
 }
 
 export interface ServerFlags {
@@ -79,7 +78,7 @@ export function compileServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv, 
   const dataDir = flags['data-dir'] !== undefined ? resolve(flags['data-dir']) : defaultDataDir(env);
   const storeWriter = flags['store-writer'] ?? env['GANTRY_STORE_WRITER'] ?? 'inline';
   if (storeWriter !== 'inline' && storeWriter !== 'thread') throw new ConfigError(`--store-writer must be inline or thread; got '${storeWriter}'.`);
-  const instanceLostAfterMs = parseDuration(flags['instance-lost-after'] ?? env['GANTRY_INSTANCE_LOST_AFTER'] ?? '2m', '--instance-lost-after');
-  const stoppedTaskRetentionMs = parseDuration(flags['stopped-task-retention'] ?? env['GANTRY_STOPPED_TASK_RETENTION'] ?? '1h', '--stopped-task-retention');
+  const instanceLostAfterMs = duration('--instance-lost-after', flags['instance-lost-after'] ?? env['GANTRY_INSTANCE_LOST_AFTER'] ?? '2m');
+  const stoppedTaskRetentionMs = duration('--stopped-task-retention', flags['stopped-task-retention'] ?? env['GANTRY_STOPPED_TASK_RETENTION'] ?? '1h');
   return Object.freeze({ host, port, dataDir, accountId, region, logLevel, logFormat, storeWriter, instanceLostAfterMs, stoppedTaskRetentionMs });
 }

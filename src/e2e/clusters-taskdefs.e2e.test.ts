@@ -209,7 +209,6 @@ const SDK_ONLY_ERROR_CASES: readonly ErrorCase[] = [
 
 /** Names the error cases must not have created. */
 const ERROR_CLUSTERS = ['e-settings', 'e-cp', 'e-tags', 'e-missing'];
-const ERROR_FAMILIES = ['e-fargate', 'e-cpu', 'e-mem', 'e-empty', 'e-noimage', 'e-bigc', 'e-net', 'e-tag'];
 
 async function assertErrorCasesLeftNoTrace(client: ECSClient): Promise<void> {
   const d = await client.send(new DescribeClustersCommand({ clusters: ERROR_CLUSTERS }));

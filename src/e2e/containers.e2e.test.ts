@@ -25,7 +25,7 @@ import {
 import type { Container, ContainerDefinition, ECSClient, LogDriver, RegisterTaskDefinitionCommandInput, Task } from '@aws-sdk/client-ecs';
 import { DockerRuntime } from '../agent/runtime/docker/docker-runtime.js';
 import { LABELS } from '../agent/runtime/runtime.js';
-import { dockerForTests, removeOrphanedTestContainers } from '../testing/docker.js';
+import { dockerHostOrSkip, removeOrphanedTestContainers } from '../testing/docker.js';
 import { startGantry } from '../testing/harness.js';
 import type { GantryProcess } from '../testing/harness.js';
 import {
@@ -47,13 +47,7 @@ import {
 import type { AgentProcess, Inspected } from './docker-e2e.js';
 import { sdkClient } from './support.js';
 
-let dockerHost: string | undefined;
-let skip: string | undefined;
-try {
-  dockerHost = (await dockerForTests()).host;
-} catch (e) {
-  skip = `no Docker engine is available or could be started: ${(e as Error).message.split('\n')[0]}`;
-}
+const { host: dockerHost, skip } = await dockerHostOrSkip();
 
 const JOIN_TOKEN = 'GJTKE2ECONTAINERS001:e2e-containers-join-secret-0000000000000';
 const CLUSTER = 'containers';

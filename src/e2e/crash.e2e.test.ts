@@ -22,20 +22,14 @@ import type { DesiredStatus, ECSClient, Task } from '@aws-sdk/client-ecs';
 import { DockerRuntime } from '../agent/runtime/docker/docker-runtime.js';
 import { LABELS } from '../agent/runtime/runtime.js';
 import { TASK_STATUSES } from '../domain/task.js';
-import { dockerForTests, removeOrphanedTestContainers } from '../testing/docker.js';
+import { dockerHostOrSkip, removeOrphanedTestContainers } from '../testing/docker.js';
 import { startGantry } from '../testing/harness.js';
 import type { GantryProcess } from '../testing/harness.js';
 import { agentStateDir, instanceContainers, removeInstanceContainers, serverDataDir, startAgent, testImage, testLabels, until } from './docker-e2e.js';
 import type { AgentProcess, ListedContainer } from './docker-e2e.js';
 import { sdkClient } from './support.js';
 
-let dockerHost: string | undefined;
-let skip: string | undefined;
-try {
-  dockerHost = (await dockerForTests()).host;
-} catch (e) {
-  skip = `no Docker engine is available or could be started: ${(e as Error).message.split('\n')[0]}`;
-}
+const { host: dockerHost, skip } = await dockerHostOrSkip();
 
 const JOIN_TOKEN = 'GJTKE2ECRASHJOIN0001:e2e-crash-join-secret-00000000000000000000';
 const CLUSTER = 'crash';

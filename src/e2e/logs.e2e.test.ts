@@ -15,20 +15,14 @@ import { Agent } from '../agent/agent.js';
 import { DockerRuntime } from '../agent/runtime/docker/docker-runtime.js';
 import { LABELS } from '../agent/runtime/runtime.js';
 import { TimerWheel } from '../agent/timers.js';
-import { busyboxImage, dockerForTests, removeOrphanedTestContainers, TEST_PID_LABEL } from '../testing/docker.js';
+import { busyboxImage, dockerHostOrSkip, removeOrphanedTestContainers, TEST_PID_LABEL } from '../testing/docker.js';
 import { clientEnv, REGION, ROOT, startGantry } from '../testing/harness.js';
 import type { GantryProcess } from '../testing/harness.js';
 import { cryptoRng } from '../util/clock.js';
 import { silentLogger } from '../util/log.js';
 import { sdkClient } from './support.js';
 
-let host: string | undefined;
-let skip: string | undefined;
-try {
-  host = (await dockerForTests()).host;
-} catch (e) {
-  skip = `no Docker engine is available or could be started: ${(e as Error).message.split('\n')[0]}`;
-}
+const { host, skip } = await dockerHostOrSkip();
 
 const JOIN = { accessKeyId: 'GJTKE2ELOGSJOIN00001', secretAccessKey: 'e2e-logs-join-secret-0000000000000000000' };
 const CLUSTER = 'logs';

@@ -23,6 +23,7 @@ import type { EcsState } from '../state/ecs-state.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { AgentHub, LogStreamRequest } from './agent-hub.js';
+import { parseDurationMs } from '../util/duration.js';
 
 export interface LogsRouteDeps {
   readonly state: EcsState;
@@ -207,8 +208,8 @@ function flag(v: string | null): boolean {
 
 /** `since`: a duration back from now (`90s`, `10m`, `2h`) or a point in time (RFC 3339). */
 function parseSince(text: string, nowMs: number): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
-  if (m) return nowMs - Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms']);
+  const ago = parseDurationMs(text);
+  if (ago !== undefined) return nowMs - ago;
   const t = Date.parse(text);
   if (Number.isNaN(t)) throw new HttpError(400, 'InvalidParameterException', `since must be a duration like 10m or 2h, or a time like 2026-01-02T15:04:05Z; got '${text}'.`);
   return t;

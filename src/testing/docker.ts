@@ -46,6 +46,18 @@ export async function busyboxImage(runtime: DockerRuntime): Promise<string> {
   return BUSYBOX_IMAGE;
 }
 
+/**
+ * For test files that need Docker: the engine's DOCKER_HOST, or why there is none, to skip with (a clear
+ * skip rather than a failure on a machine where no engine can be had).
+ */
+export async function dockerHostOrSkip(): Promise<{ readonly host: string | undefined; readonly skip: string | undefined }> {
+  try {
+    return { host: (await dockerForTests()).host, skip: undefined };
+  } catch (e) {
+    return { host: undefined, skip: `no Docker engine is available or could be started: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
 /** Removes containers left by test processes that are gone (a crashed or killed run). */
 export async function removeOrphanedTestContainers(runtime: DockerRuntime): Promise<void> {
   const containers = await runtime.engine.json<{ Id: string; Labels: Record<string, string> }[]>('GET', '/containers/json', {

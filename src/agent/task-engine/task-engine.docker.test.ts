@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DesiredTask, TaskReport } from '../../domain/task.js';
-import { TEST_PID_LABEL, busyboxImage, dockerForTests, removeOrphanedTestContainers } from '../../testing/docker.js';
+import { TEST_PID_LABEL, busyboxImage, dockerHostOrSkip, removeOrphanedTestContainers } from '../../testing/docker.js';
 import { silentLogger } from '../../util/log.js';
 import { DockerRuntime } from '../runtime/docker/docker-runtime.js';
 import { LABELS } from '../runtime/runtime.js';
@@ -14,13 +14,7 @@ import { TimerWheel } from '../timers.js';
 import type { ContainerDef } from './container-spec.js';
 import { TaskEngine } from './task-engine.js';
 
-let host: string | undefined;
-let skip: string | undefined;
-try {
-  host = (await dockerForTests()).host;
-} catch (e) {
-  skip = `no Docker engine is available or could be started: ${(e as Error).message.split('\n')[0]}`;
-}
+const { host, skip } = await dockerHostOrSkip();
 
 const INSTANCE = `arn:aws:ecs:us-east-1:000000000000:container-instance/demo/docker-test-${process.pid}`;
 const labels = { [TEST_PID_LABEL]: String(process.pid) };

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BUSYBOX_IMAGE, TEST_PID_LABEL, busyboxImage, busyboxRootfs, dockerForTests, removeOrphanedTestContainers } from '../../../testing/docker.js';
+import { BUSYBOX_IMAGE, TEST_PID_LABEL, busyboxImage, busyboxRootfs, dockerHostOrSkip, removeOrphanedTestContainers } from '../../../testing/docker.js';
 import { startRegistryStub } from '../../../testing/registry-stub.js';
 import { runtimeContract } from '../contract.js';
 import type { Program } from '../contract.js';
@@ -13,13 +13,7 @@ import { RuntimeError } from '../runtime.js';
 import type { ContainerSpec } from '../runtime.js';
 import { DockerRuntime } from './docker-runtime.js';
 
-let host: string | undefined;
-let skip: string | undefined;
-try {
-  host = (await dockerForTests()).host;
-} catch (e) {
-  skip = `no Docker engine is available or could be started: ${(e as Error).message.split('\n')[0]}`;
-}
+const { host, skip } = await dockerHostOrSkip();
 
 const labels = { [TEST_PID_LABEL]: String(process.pid) };
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
