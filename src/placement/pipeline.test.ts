@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { seededRng } from '../util/clock.js';
 import { BUILTIN_FILTERS, placeOn, placeTasks } from './pipeline.js';
 import { ARN_PREFIX, candidate, demand } from './testing.js';
-import type { Filter } from './types.js';
+import { memberOf } from './options.js';
 
 const rng = () => seededRng(1);
 
@@ -26,7 +26,7 @@ describe('placeTasks', () => {
     const { attempts } = placeTasks(snapshot, { demand: demand({ cpu: 256, memory: 512 }), count: 1 }, rng());
     assert.equal(attempts[0]?.placement?.containerInstanceArn, ARN_PREFIX + 'd');
     assert.deepEqual(
-      attempts[0]?.rejections.map((r) => [r.containerInstanceArn.slice(ARN_PREFIX.length), r.filter, r.reason]),
+      attempts[0]?.rejections!.map((r) => [r.containerInstanceArn.slice(ARN_PREFIX.length), r.filter, r.reason]),
       [
         ['a', 'agent', 'AGENT'],
         ['b', 'cpu', 'RESOURCE:CPU'],
@@ -75,16 +75,16 @@ describe('placeTasks', () => {
       reason: 'RESOURCE:MEMORY',
       detail: 'The task needs 500 MiB of memory; the instance has 400 MiB left.',
     });
-    assert.equal(attempts[0]?.rejections.length, 4);
+    assert.equal(attempts[0]?.rejections!.length, 4);
   });
 
-  it('runs extra filters (placement constraints) after the built-in ones', () => {
-    const onlyB: Filter = { name: 'memberOf', check: (c) => (c.containerInstanceArn.endsWith('b') ? undefined : { reason: 'MemberOf placement constraint unsatisfied.', detail: 'no' }) };
+  it('runs placement constraints after the built-in filters', () => {
+    const onlyB = memberOf('ec2InstanceId == i-b', 'test');
     const snapshot = [candidate('a'), candidate('b'), candidate('c', { agentConnected: false })];
     const { attempts } = placeTasks(snapshot, { demand: demand(), count: 2, constraints: [onlyB] }, rng());
     assert.equal(attempts[0]?.placement?.containerInstanceArn, ARN_PREFIX + 'b');
-    assert.equal(attempts[0]?.rejections.find((r) => r.containerInstanceArn.endsWith('a'))?.filter, 'memberOf');
-    assert.equal(attempts[0]?.rejections.find((r) => r.containerInstanceArn.endsWith('c'))?.filter, 'agent');
+    assert.equal(attempts[0]?.rejections!.find((r) => r.containerInstanceArn.endsWith('a'))?.filter, 'memberOf');
+    assert.equal(attempts[0]?.rejections!.find((r) => r.containerInstanceArn.endsWith('c'))?.filter, 'agent');
   });
 
   it('is reproducible for a given Rng seed, and spreads over instances at random', () => {
@@ -95,7 +95,7 @@ describe('placeTasks', () => {
   });
 
   it('refuses an unknown strategy type rather than placing some other way', () => {
-    assert.throws(() => placeTasks([candidate('a'), candidate('b')], { demand: demand(), count: 1, strategy: [{ type: 'binpack', field: 'cpu' }] }, rng()), RangeError);
+    assert.throws(() => placeTasks([candidate('a'), candidate('b')], { demand: demand(), count: 1, strategy: [{ type: 'pack', field: 'cpu' }] }, rng()), RangeError);
   });
 
   it('never over-commits an instance, whatever the instances and demands (property)', () => {

@@ -1,21 +1,30 @@
 /**
- * The placement pipeline (README.md draws it): for each task, every candidate runs the filters in order until
- * one rejects it; the strategy rules narrow the instances that passed, in order; one of those left is picked
- * at random. The chosen instance's resources are taken before the next task of the call is placed.
+ * The reference pipeline: ECS's placement rules written out literally over immutable candidate objects
+ * (README.md draws it). For each task, every candidate runs the filters in order until one rejects it; the
+ * strategy rules narrow the instances that passed, in order; one of those left is picked at random. The chosen
+ * instance's resources are taken before the next task of the call is placed.
  *
- * Pure: no I/O, no clock; randomness only from the Rng passed in. A task no instance can take fails with the
- * closest match, as ECS reports it (ECS-SEMANTICS.md §2.7): `{arn: <instance>, reason: 'RESOURCE:MEMORY'}`.
- * The closest match is the instance that got furthest through the filters, then the one with the smallest
- * shortfall at the filter that stopped it (the ECS guide does not define "closest"; this is the reading that
- * explains the most to the user).
+ * The engine (engine/) answers the same questions from incrementally kept indexes, fast; tests and the bench
+ * hold it to this pipeline's answers on random clusters, decision for decision. The two draw randomness the same
+ * way: one `rng.float()` for a `random` rule that has more than one instance to choose from, and one for the final
+ * pick when more than one instance is left after the rules; candidates are always in ARN order.
+ *
+ * Pure: no I/O, no clock. A task no instance can take fails with the closest match, as ECS reports it
+ * (ECS-SEMANTICS.md §2.7): `{arn: <instance>, reason: 'RESOURCE:MEMORY'}`. The closest match is the instance
+ * that got furthest through the filters, then the one with the smallest shortfall at the filter that stopped it,
+ * then the first in ARN order (the ECS guide does not define "closest"; this is the reading that explains the
+ * most to the user).
  */
 import type { Rng } from '../util/clock.js';
+import { constraintFilter } from './constraints.js';
 import { agentFilter } from './filters/agent.js';
 import { attributesFilter } from './filters/attributes.js';
 import { cpuFilter } from './filters/cpu.js';
 import { gpuFilter } from './filters/gpu.js';
 import { memoryFilter } from './filters/memory.js';
 import { portsFilter } from './filters/ports.js';
+import { RUN_TASK_DEFAULT_STRATEGY } from './options.js';
+import type { Constraint } from './options.js';
 import { reserve } from './snapshot.js';
 import type { Snapshot } from './snapshot.js';
 import { strategyFor } from './strategies/index.js';
@@ -23,22 +32,20 @@ import type { Candidate, Filter, InstanceRejection, PlacementAttempt, PlacementF
 
 /**
  * The built-in stages, in ECS's order: eligibility, then the task definition's resource needs (CPU, memory,
- * ports, GPU), then the attributes it requires. Placement constraints are passed as `constraints` and run
- * after these.
+ * ports, GPU), then the attributes it requires. Placement constraints run after these, in their order.
  */
 export const BUILTIN_FILTERS: readonly Filter[] = [agentFilter, cpuFilter, memoryFilter, portsFilter, gpuFilter, attributesFilter];
-
-/** RunTask's default: "distribute tasks randomly across your cluster" [DG:scheduling_tasks]. */
-export const DEFAULT_STRATEGY: readonly StrategyRule[] = [{ type: 'random' }];
 
 export interface PlacementRequest {
   readonly demand: TaskDemand;
   /** How many tasks to place, one after another. */
   readonly count: number;
-  /** Strategy rules, applied in order; every type must be in the `strategies` table. Default: random. */
+  /** The task group: the counting scope of spread and distinctInstance. Default `family:unknown`. */
+  readonly group?: string;
+  /** Strategy rules, applied in order (checked by options.ts). Default: random. */
   readonly strategy?: readonly StrategyRule[];
-  /** Further filters after the built-in ones (placement constraints). */
-  readonly constraints?: readonly Filter[];
+  /** Placement constraints (options.ts), after the built-in filters. */
+  readonly constraints?: readonly Constraint[];
 }
 
 export interface PlacementResult {
@@ -48,11 +55,18 @@ export interface PlacementResult {
   readonly snapshot: Snapshot;
 }
 
-/** Places `count` tasks among the snapshot's instances. The snapshot must not be empty. */
+/** The filters a request runs, in order. */
+export function filtersFor(req: Pick<PlacementRequest, 'group' | 'constraints'>): Filter[] {
+  const group = req.group ?? 'family:unknown';
+  return [...BUILTIN_FILTERS, ...(req.constraints ?? []).map((c) => constraintFilter(c, group))];
+}
+
+/** Places `count` tasks among the snapshot's instances (in ARN order). The snapshot must not be empty. */
 export function placeTasks(snapshot: Snapshot, req: PlacementRequest, rng: Rng): PlacementResult {
   if (snapshot.length === 0) throw new RangeError('placeTasks needs at least one candidate instance');
-  const filters = [...BUILTIN_FILTERS, ...(req.constraints ?? [])];
-  const rules = req.strategy ?? DEFAULT_STRATEGY;
+  const filters = filtersFor(req);
+  const group = req.group ?? 'family:unknown';
+  const rules = req.strategy ?? RUN_TASK_DEFAULT_STRATEGY;
   let current = snapshot;
   const attempts: PlacementAttempt[] = [];
   for (let n = 0; n < req.count; n++) {
@@ -61,8 +75,8 @@ export function placeTasks(snapshot: Snapshot, req: PlacementRequest, rng: Rng):
       attempts.push({ failure: closestFailure(rejections), rejections: rejections.map((r) => r.rejection) });
       continue;
     }
-    const chosen = choose(fit, rules, rng, req.demand);
-    const { candidate, gpuIds } = reserve(chosen, req.demand);
+    const chosen = choose(fit, rules, rng, req.demand, group, current);
+    const { candidate, gpuIds } = reserve(chosen, req.demand, group);
     current = current.map((c) => (c === chosen ? candidate : c));
     attempts.push({ placement: { containerInstanceArn: chosen.containerInstanceArn, gpuIds }, rejections: rejections.map((r) => r.rejection) });
   }
@@ -70,16 +84,16 @@ export function placeTasks(snapshot: Snapshot, req: PlacementRequest, rng: Rng):
 }
 
 /**
- * One task on one named instance (StartTask: the caller chose the instance, so there is no strategy). The
- * instance must be in the snapshot.
+ * One task on one named instance (StartTask: the caller chose the instance, so there is no strategy and no
+ * constraint). The instance must be in the snapshot.
  */
-export function placeOn(snapshot: Snapshot, containerInstanceArn: string, demand: TaskDemand, constraints: readonly Filter[] = []): PlacementResult {
+export function placeOn(snapshot: Snapshot, containerInstanceArn: string, demand: TaskDemand, group?: string): PlacementResult {
   const target = snapshot.find((c) => c.containerInstanceArn === containerInstanceArn);
   if (!target) throw new RangeError(`placeOn: ${containerInstanceArn} is not in the snapshot`);
-  const { rejections } = evaluate([target], [...BUILTIN_FILTERS, ...constraints], demand);
+  const { rejections } = evaluate([target], BUILTIN_FILTERS, demand);
   const first = rejections[0];
   if (first) return { attempts: [{ failure: failureOf(first.rejection), rejections: [first.rejection] }], snapshot };
-  const { candidate, gpuIds } = reserve(target, demand);
+  const { candidate, gpuIds } = reserve(target, demand, group);
   return {
     attempts: [{ placement: { containerInstanceArn, gpuIds }, rejections: [] }],
     snapshot: snapshot.map((c) => (c === target ? candidate : c)),
@@ -108,13 +122,13 @@ function evaluate(candidates: Snapshot, filters: readonly Filter[], demand: Task
   return { fit, rejections };
 }
 
-function choose(fit: readonly Candidate[], rules: readonly StrategyRule[], rng: Rng, demand: TaskDemand): Candidate {
+function choose(fit: readonly Candidate[], rules: readonly StrategyRule[], rng: Rng, demand: TaskDemand, group: string, all: Snapshot): Candidate {
   let left = fit;
   for (const rule of rules) {
     if (left.length <= 1) break;
     const strategy = strategyFor(rule.type);
     if (!strategy) throw new RangeError(`placement strategy '${rule.type}' is not implemented`);
-    const narrowed = strategy.narrow(left, rule, { rng, demand });
+    const narrowed = strategy.narrow(left, rule, { rng, demand, group, all });
     // A strategy is best effort: one that likes nothing leaves the choice to the next rule.
     if (narrowed.length > 0) left = narrowed;
   }

@@ -17,6 +17,8 @@ const instance = (id: string) => ({
   agentConnected: true,
   attributes: [{ name: 'ecs.os-type', value: 'linux' }, { name: 'com.amazonaws.ecs.capability.privileged-container' }],
   registeredResources: registered,
+  ec2InstanceId: `i-${id}`,
+  registeredAt: 1_700_000_000,
 });
 
 describe('candidateOf', () => {

@@ -14,6 +14,15 @@ export interface Candidate {
   /** Attribute name → value (undefined for name-only capability attributes). */
   readonly attributes: ReadonlyMap<string, string | undefined>;
   readonly remaining: Remaining;
+  /** What the cluster query language reads besides attributes. */
+  readonly ec2InstanceId: string;
+  readonly agentVersion: string | undefined;
+  /** Epoch seconds. */
+  readonly registeredAt: number;
+  /** Tasks whose desiredStatus is RUNNING (ContainerInstance.runningTasksCount). */
+  readonly runningTasksCount: number;
+  /** Task group → how many of the instance's tasks still holding resources belong to it (`task:group`, spread, distinctInstance). */
+  readonly groups: ReadonlyMap<string, number>;
 }
 
 /** What is left of an instance once the tasks holding resources on it are counted. */
@@ -73,6 +82,10 @@ export interface StrategyRule {
 export interface StrategyContext {
   readonly rng: Rng;
   readonly demand: TaskDemand;
+  /** The counting scope of `spread`: the task group (`service:<name>` for a service's tasks). */
+  readonly group: string;
+  /** Every instance of the cluster, as the tasks placed so far left it: spread counts tasks on all of them. */
+  readonly all: readonly Candidate[];
 }
 
 /**
@@ -107,5 +120,6 @@ export interface TaskPlacement {
 export interface PlacementAttempt {
   readonly placement?: TaskPlacement;
   readonly failure?: PlacementFailure;
-  readonly rejections: readonly InstanceRejection[];
+  /** Every instance turned down for this task (the reference pipeline lists them; the engine leaves this to explain). */
+  readonly rejections?: readonly InstanceRejection[];
 }

@@ -2,6 +2,8 @@ import { Kind } from '../domain/records.js';
 import type { ClusterRecord, ContainerInstanceRecord, TaskDefinitionFamilyRecord } from '../domain/records.js';
 import type { TaskRecord } from '../domain/task.js';
 import type { Catalog, Versioned } from './catalog.js';
+import { PlacementIndex } from '../placement/engine/placement-index.js';
+import type { InstanceRecordView, TaskRecordView } from '../placement/engine/entry.js';
 import { GroupIndex } from './group-index.js';
 
 /**
@@ -17,6 +19,8 @@ export class EcsState {
   readonly revisionsByFamily: GroupIndex;
   /** RunTask clientToken → its tasks (`cluster` NUL `token`), for idempotent retries. */
   readonly tasksByClientToken: GroupIndex;
+  /** What placement reads, per cluster, kept in step with instance and task records (in-flight commits included). */
+  readonly placement = new PlacementIndex();
 
   constructor(readonly catalog: Catalog) {
     const byCluster = (v: unknown) => (v as { cluster: string }).cluster;
@@ -28,6 +32,12 @@ export class EcsState {
     this.tasksByClientToken = new GroupIndex(catalog, Kind.task, (v) => {
       const t = v as { cluster: string; clientToken?: string };
       return t.clientToken === undefined ? undefined : clientTokenGroup(t.cluster, t.clientToken);
+    });
+    for (const [, v] of catalog.all<InstanceRecordView>(Kind.containerInstance)) this.placement.instanceChanged(undefined, v.value);
+    for (const [, v] of catalog.all<TaskRecordView>(Kind.task)) this.placement.taskChanged(undefined, v.value);
+    catalog.subscribeSpeculative((c) => {
+      if (c.kind === Kind.containerInstance) this.placement.instanceChanged(c.before as InstanceRecordView | undefined, c.after as InstanceRecordView | undefined);
+      else if (c.kind === Kind.task) this.placement.taskChanged(c.before as TaskRecordView | undefined, c.after as TaskRecordView | undefined);
     });
   }
 

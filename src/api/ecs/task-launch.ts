@@ -138,9 +138,6 @@ export function prepareLaunch(launch: Launch, def: TaskDefinitionRecord, cluster
   if (networkMode !== 'awsvpc' && launch.hasNetworkConfiguration) {
     throw Ecs.invalidParameter('Network Configuration is not valid for the given networkMode of this task definition.');
   }
-  if ((def.placementConstraints ?? []).length > 0) {
-    throw Ecs.unsupportedFeature(`${def.taskDefinitionArn} has placement constraints; memberOf constraints are not supported by Gantry yet.`);
-  }
   if (launch.enableExecuteCommand && overrides.taskRoleArn === undefined && def.taskRoleArn === undefined) {
     throw Ecs.invalidParameter('enableExecuteCommand needs a task role: give the task definition a taskRoleArn, or pass one in overrides.');
   }

@@ -157,7 +157,7 @@ describe('RunTask', () => {
     assert.equal((await ecs.fail('RunTask', { cluster: 'c1', taskDefinition: 'web' })).code, 'ClientException');
   });
 
-  it('runs EC2 tasks only for now, and placement strategies other than random are refused, not ignored', async () => {
+  it('runs EC2 tasks only for now, and checks placement options as ECS does', async () => {
     await registerInstance(ecs, 'c1');
     await registerTaskDefinition(ecs);
     const run = (over: Record<string, unknown>) => ecs.fail('RunTask', { cluster: 'c1', taskDefinition: 'web', ...over });
@@ -165,9 +165,19 @@ describe('RunTask', () => {
     assert.equal((await run({ launchType: 'EXTERNAL' })).code, 'UnsupportedFeatureException');
     assert.equal((await run({ capacityProviderStrategy: [{ capacityProvider: 'FARGATE' }] })).code, 'UnsupportedFeatureException');
     assert.equal((await run({ launchType: 'EC2', capacityProviderStrategy: [{ capacityProvider: 'FARGATE' }] })).code, 'InvalidParameterException');
-    assert.equal((await run({ placementStrategy: [{ type: 'binpack', field: 'memory' }] })).code, 'UnsupportedFeatureException');
-    assert.equal((await run({ placementConstraints: [{ type: 'distinctInstance' }] })).code, 'UnsupportedFeatureException');
     assert.equal((await run({ placementStrategy: Array.from({ length: 6 }, () => ({ type: 'random' })) })).code, 'InvalidParameterException');
+    const bad = [
+      { placementStrategy: [{ type: 'binpack', field: 'disk' }] },
+      { placementStrategy: [{ type: 'spread' }] },
+      { placementStrategy: [{ type: 'spread', field: 'zone' }] },
+      { placementConstraints: [{ type: 'distinctInstance', expression: 'attribute:a == b' }] },
+      { placementConstraints: [{ type: 'memberOf' }] },
+      { placementConstraints: [{ type: 'memberOf', expression: 'attribute:a ==' }] },
+      { placementConstraints: [{ type: 'memberOf', expression: `attribute:a == ${'x'.repeat(2000)}` }] },
+      { placementConstraints: Array.from({ length: 11 }, () => ({ type: 'distinctInstance' })) },
+    ];
+    for (const over of bad) assert.equal((await run(over)).code, 'InvalidParameterException', JSON.stringify(over));
+    assert.match((await run({ placementConstraints: [{ type: 'memberOf', expression: 'attribute:a ==' }] })).message, /placementConstraints\[0\]: .*offset/);
     const ok = await ecs.call('RunTask', { cluster: 'c1', taskDefinition: 'web', launchType: 'EC2', placementStrategy: [{ type: 'random' }] });
     assert.equal(ok.tasks.length, 1);
   });

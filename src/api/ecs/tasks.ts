@@ -1,11 +1,12 @@
 /**
  * Tasks: RunTask, StartTask, StopTask, DescribeTasks, ListTasks; and the periodic removal of stopped tasks.
  *
- * RunTask and StartTask decide inside `catalog.transact`: the snapshot of the cluster (instances and the tasks
- * holding resources on them) is read in the decision, placed against (src/placement), and committed with the
- * new task records, each instance used rewritten with its `version` bumped and guarded at the revision read,
- * and the cluster and task definition guarded too. Two launches racing for an instance therefore serialize on
- * it: the second decides again against the first's tasks, so no instance is ever over-committed.
+ * RunTask and StartTask decide inside `catalog.transact`: the cluster's placement engine (src/placement/engine,
+ * kept in step with instance and task records, in-flight commits included) places the tasks, and the decision
+ * commits the new task records with each instance used rewritten with its `version` bumped and guarded at the
+ * revision read, and the cluster and task definition guarded too. Launches in this process see each other's
+ * tasks as soon as they are decided; a launch racing another writer (a replica) for an instance fails its guard
+ * and decides again against the winner's tasks. So no instance is ever over-committed.
  *
  * Everything random (task ids, placement choices) is drawn before the decision, so a decision that runs again
  * after a lost race mints the same ids and, against the same state, makes the same choices.
@@ -13,8 +14,6 @@
 import type {
   DescribeTasksRequest,
   ListTasksRequest,
-  PlacementConstraint,
-  PlacementStrategy,
   RunTaskRequest,
   StartTaskRequest,
   StopTaskRequest,
@@ -25,11 +24,9 @@ import { Kind } from '../../domain/records.js';
 import type { ContainerInstanceRecord } from '../../domain/records.js';
 import type { TaskRecord } from '../../domain/task.js';
 import { stopTask, TASK_STOPPED_BY_USER } from '../../domain/task-lifecycle.js';
-import { DEFAULT_STRATEGY, placeOn, placeTasks } from '../../placement/pipeline.js';
-import { buildSnapshot } from '../../placement/snapshot.js';
-import type { Snapshot } from '../../placement/snapshot.js';
-import { strategyFor } from '../../placement/strategies/index.js';
-import type { PlacementAttempt, PlacementFailure, StrategyRule } from '../../placement/types.js';
+import type { EngineAttempt } from '../../placement/engine/cluster-index.js';
+import { combineConstraints, parseConstraints, parseStrategy, RUN_TASK_DEFAULT_STRATEGY } from '../../placement/options.js';
+import type { PlacementFailure } from '../../placement/types.js';
 import { checkOp, deleteOp, putOp } from '../../state/catalog.js';
 import type { Versioned } from '../../state/catalog.js';
 import { clientTokenGroup, instanceKey, taskDefinitionKey, taskKey } from '../../state/ecs-state.js';
@@ -37,7 +34,7 @@ import type { EcsState } from '../../state/ecs-state.js';
 import type { WriteOp } from '../../store/types.js';
 import { epochSeconds, seededRng } from '../../util/clock.js';
 import { paginate } from '../pagination.js';
-import { findInstance, instanceArnFor, parseInstanceRef, tasksByInstance } from './container-instances.js';
+import { findInstance, instanceArnFor, parseInstanceRef } from './container-instances.js';
 import type { EcsDeps } from './context.js';
 import { activeCluster, clusterNameOf } from './resolve.js';
 import { checkClientToken, launchDefinition, newTaskRecord, parseLaunch, prepareLaunch, requestDigest } from './task-launch.js';
@@ -48,8 +45,6 @@ import type { WireTask } from './task-view.js';
 const MAX_RUN_COUNT = 10;
 const MAX_START_INSTANCES = 10;
 const MAX_DESCRIBE = 100;
-const MAX_STRATEGY_RULES = 5;
-const MAX_CONSTRAINTS = 10;
 const MAX_STOP_REASON = 255;
 /** [BC DescribeTasks]: "stopped tasks appear in the returned results for at least one hour". */
 export const STOPPED_TASK_RETENTION_MS = 60 * 60 * 1000;
@@ -70,7 +65,8 @@ export class TaskOperations {
     }
     const launch = parseLaunch(arns, input);
     checkLaunchType(input);
-    const strategy = strategyRules(input.placementStrategy, input.placementConstraints);
+    const strategy = parseStrategy(input.placementStrategy, RUN_TASK_DEFAULT_STRATEGY);
+    const requestConstraints = parseConstraints(input.placementConstraints);
     const clientToken = checkClientToken(input.clientToken);
     const digest = clientToken === undefined ? undefined : requestDigest(input);
     const ids = Array.from({ length: count }, () => rng.hex(16));
@@ -96,11 +92,11 @@ export class TaskOperations {
       }
       const defRead = launchDefinition(state, launch.definition);
       const prepared = prepareLaunch(launch, defRead.value, cluster);
-      const instances = [...state.instancesOf(cluster)].filter((i) => i.value.status !== 'INACTIVE');
-      if (instances.length === 0) throw Ecs.invalidParameter('No Container Instances were found in your cluster.');
-      const snapshot = this.snapshot(cluster, instances);
-      const { attempts } = placeTasks(snapshot, { demand: prepared.demand, count, strategy }, seededRng(seed));
-      const built = this.build(cluster, launch, prepared, instances, attempts, ids, nowSec, { clientToken, requestDigest: digest });
+      const constraints = combineConstraints(defRead.value.placementConstraints, requestConstraints);
+      const engine = state.placement.cluster(cluster);
+      if (engine.size === 0) throw Ecs.invalidParameter('No Container Instances were found in your cluster.');
+      const attempts = engine.place({ demand: prepared.demand, count, group: prepared.group, strategy, constraints }, seededRng(seed));
+      const built = this.build(cluster, launch, prepared, attempts, ids, nowSec, { clientToken, requestDigest: digest });
       if (built.ops.length > 0) built.ops.push(checkOp(Kind.cluster, cluster, clusterRead), checkOp(Kind.taskDefinition, taskDefinitionKey(defRead.value.family, defRead.value.revision), defRead));
       return built;
     });
@@ -123,20 +119,18 @@ export class TaskOperations {
       const defRead = launchDefinition(state, launch.definition);
       const prepared = prepareLaunch(launch, defRead.value, cluster);
       // StartTask names its instances, deregistered ones included: those fail as INACTIVE rather than MISSING.
-      const instances = [...state.instancesOf(cluster)];
-      let snapshot = this.snapshot(cluster, instances);
-      const attempts: PlacementAttempt[] = [];
-      for (const ref of refs) {
+      const targets: (string | PlacementFailure)[] = refs.map((ref) => {
         const found = findInstance(state, arns, cluster, ref);
-        if (!found) {
-          attempts.push({ failure: { arn: instanceArnFor(arns, cluster, ref), reason: 'MISSING' }, rejections: [] });
-          continue;
+        if (!found) return { arn: instanceArnFor(arns, cluster, ref), reason: 'MISSING' };
+        if (found.value.status === 'INACTIVE') {
+          return { arn: found.value.containerInstanceArn, reason: 'INACTIVE', detail: 'The container instance is deregistered (INACTIVE); only ACTIVE instances take new tasks.' };
         }
-        const placed = placeOn(snapshot, found.value.containerInstanceArn, prepared.demand);
-        snapshot = placed.snapshot;
-        attempts.push(placed.attempts[0]!);
-      }
-      const built = this.build(cluster, launch, prepared, instances, attempts, ids, nowSec, {});
+        return found.value.containerInstanceArn;
+      });
+      const placeable = targets.filter((t): t is string => typeof t === 'string');
+      const placed = placeable.length === 0 ? [] : state.placement.cluster(cluster).placeOn(placeable, prepared.demand, prepared.group);
+      const attempts: EngineAttempt[] = targets.map((t) => (typeof t === 'string' ? placed.shift()! : { failure: t }));
+      const built = this.build(cluster, launch, prepared, attempts, ids, nowSec, {});
       if (built.ops.length > 0) built.ops.push(checkOp(Kind.cluster, cluster, clusterRead), checkOp(Kind.taskDefinition, taskDefinitionKey(defRead.value.family, defRead.value.revision), defRead));
       return built;
     });
@@ -231,26 +225,24 @@ export class TaskOperations {
     return out.sort((a, b) => a.createdAt - b.createdAt || (a.taskArn < b.taskArn ? -1 : 1));
   }
 
-  private snapshot(cluster: string, instances: readonly Versioned<ContainerInstanceRecord>[]): Snapshot {
-    const tasks = tasksByInstance(this.deps.state, cluster);
-    return buildSnapshot(
-      instances.map((i) => i.value),
-      (arn) => (tasks.get(arn) ?? []).map((t) => t.read.value),
-    );
-  }
-
   /** Task records for the placed attempts, and the writes: new tasks, and each instance used with its version bumped. */
   private build(
     cluster: string,
     launch: Launch,
     prepared: PreparedLaunch,
-    instances: readonly Versioned<ContainerInstanceRecord>[],
-    attempts: readonly PlacementAttempt[],
+    attempts: readonly EngineAttempt[],
     ids: readonly string[],
     nowSec: number,
     idempotency: { clientToken?: string | undefined; requestDigest?: string | undefined },
   ): { ops: WriteOp[]; result: LaunchResult } {
-    const byArn = new Map(instances.map((i) => [i.value.containerInstanceArn, i]));
+    const byArn = new Map<string, Versioned<ContainerInstanceRecord>>();
+    for (const a of attempts) {
+      const arn = a.placement?.containerInstanceArn;
+      if (arn === undefined || byArn.has(arn)) continue;
+      const read = this.deps.state.instance(cluster, arn.slice(arn.lastIndexOf('/') + 1));
+      if (!read) throw new Error(`placement chose ${arn}, which the catalog does not hold`);
+      byArn.set(arn, read);
+    }
     const placedOn = new Map<string, number>();
     const tasks: TaskRecord[] = [];
     const failures: PlacementFailure[] = [];
@@ -304,21 +296,6 @@ function checkLaunchType(input: RunTaskRequest): void {
   if (input.launchType !== undefined && input.launchType !== 'EC2') {
     throw Ecs.unsupportedFeature(`launchType ${input.launchType} is not supported by Gantry yet; tasks run on the cluster's EC2-style container instances (launchType EC2).`);
   }
-}
-
-/** The request's strategy rules (default random) after the checks ECS makes; constraints are not supported yet. */
-function strategyRules(strategy: readonly PlacementStrategy[] | undefined, constraints: readonly PlacementConstraint[] | undefined): readonly StrategyRule[] {
-  if ((constraints ?? []).length > MAX_CONSTRAINTS) throw Ecs.invalidParameter(`A task can have at most ${MAX_CONSTRAINTS} placement constraints.`);
-  if ((constraints ?? []).length > 0) {
-    throw Ecs.unsupportedFeature(`Placement constraints (${constraints!.map((c) => c.type).join(', ')}) are not supported by Gantry yet.`);
-  }
-  if (strategy === undefined || strategy.length === 0) return DEFAULT_STRATEGY;
-  if (strategy.length > MAX_STRATEGY_RULES) throw Ecs.invalidParameter(`A task can have at most ${MAX_STRATEGY_RULES} placement strategy rules; got ${strategy.length}.`);
-  return strategy.map((s) => {
-    const type = s.type ?? '';
-    if (!strategyFor(type)) throw Ecs.unsupportedFeature(`Placement strategy '${type}' is not supported by Gantry yet; 'random' is.`);
-    return { type, field: s.field };
-  });
 }
 
 /** DescribeTasks still shows the tasks of a deleted (INACTIVE) cluster; only an unknown one is missing. */
