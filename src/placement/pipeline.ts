@@ -6,8 +6,9 @@
  *
  * The engine (engine/) answers the same questions from incrementally kept indexes, fast; tests and the bench
  * hold it to this pipeline's answers on random clusters, decision for decision. The two draw randomness the same
- * way: one `rng.float()` for a `random` rule that has more than one instance to choose from, and one for the final
- * pick when more than one instance is left after the rules; candidates are always in ARN order.
+ * way: a `random` rule draws as strategies/random.ts says — always when it is the first rule, otherwise only
+ * while more than one instance is left, like every rule — and the final pick draws once when more than one
+ * instance is left after the rules; candidates are always in ARN order.
  *
  * Pure: no I/O, no clock. A task no instance can take fails with the closest match, as ECS reports it
  * (ECS-SEMANTICS.md §2.7): `{arn: <instance>, reason: 'RESOURCE:MEMORY'}`. The closest match is the instance
@@ -124,8 +125,9 @@ function evaluate(candidates: Snapshot, filters: readonly Filter[], demand: Task
 
 function choose(fit: readonly Candidate[], rules: readonly StrategyRule[], rng: Rng, demand: TaskDemand, group: string, all: Snapshot): Candidate {
   let left = fit;
-  for (const rule of rules) {
-    if (left.length <= 1) break;
+  for (const [r, rule] of rules.entries()) {
+    // A first random rule draws even for one candidate: it probes the whole cluster (strategies/random.ts).
+    if (left.length <= 1 && !(r === 0 && rule.type === 'random')) break;
     const strategy = strategyFor(rule.type);
     if (!strategy) throw new RangeError(`placement strategy '${rule.type}' is not implemented`);
     const narrowed = strategy.narrow(left, rule, { rng, demand, group, all });

@@ -22,6 +22,7 @@ import { constraintFilter } from '../constraints.js';
 import { evaluateCql } from '../cql/index.js';
 import { attributesFilter } from '../filters/attributes.js';
 import { portsFilter } from '../filters/ports.js';
+import { RANDOM_PROBES } from '../strategies/random.js';
 import { BUILTIN_FILTERS } from '../pipeline.js';
 import { constraintText, strategyText } from '../options.js';
 import type { Constraint } from '../options.js';
@@ -69,7 +70,15 @@ interface Plan {
   readonly req: EngineRequest;
   readonly ports: readonly Uint8Array[];
   readonly requires: Uint8Array | undefined;
+  /** Every constraint, in order (failure reasons and explanations follow this order). */
   readonly checks: readonly ConstraintCheck[];
+  /** The slots that pass everything no task changes (eligibility, requiresAttributes, memberOf without task subjects). */
+  readonly base: Int32Array;
+  /** What the hot loop still checks per slot beyond resources: distinctInstance's counts, memberOf reading tasks. */
+  readonly distinct: Int32Array | undefined;
+  readonly dynamic: readonly Extract<Constraint, { type: 'memberOf' }>[];
+  /** The first rule's key when the hot loop can apply it while collecting (binpack, spread over instances). */
+  readonly fused: Float64Array | Int32Array | undefined;
   /** The group's task counts per slot, when a rule or constraint reads them. */
   readonly groupCounts: Int32Array | undefined;
   /** Per spread-attribute rule (by rule index): value id per slot, and how many ids there are. */
@@ -100,6 +109,7 @@ export class ClusterIndex {
   readonly #memberOf = new Map<string, Cached<Uint8Array>>();
   readonly #requires = new Map<string, Cached<Uint8Array>>();
   readonly #attributeIds = new Map<string, Cached<{ ids: Int32Array; size: number }>>();
+  readonly #bases = new Map<string, Cached<Int32Array>>();
 
   /** Instances that can be considered (every status but INACTIVE). */
   get size(): number {
@@ -289,7 +299,33 @@ export class ClusterIndex {
     req.strategy.forEach((r, i) => {
       if (r.type === 'spread' && r.field !== undefined && r.field.startsWith('attribute:')) attributeIds.set(i, this.#attributeColumn(r.field.slice('attribute:'.length)));
     });
-    return { req, ports, requires: this.#requiresColumn(d), checks, groupCounts, attributeIds };
+    const requires = this.#requiresColumn(d);
+    const statics = checks.flatMap((c) => (c.kind === 'bits' ? [c.bits] : []));
+    const baseKey = `${JSON.stringify(d.requiresAttributes)}\u0000${req.constraints.flatMap((c) => (c.type === 'memberOf' && !c.dynamic ? [c.expression] : [])).join('\u0000')}`;
+    const base = this.#cached(this.#bases, baseKey, () => {
+      const out: number[] = [];
+      for (let i = 0; i < this.#slots.length; i++) {
+        if (this.#eligible[i] === 0 || (requires !== undefined && requires[i] === 0) || statics.some((bits) => bits[i] === 0)) continue;
+        out.push(i);
+      }
+      return Int32Array.from(out);
+    });
+    const first = req.strategy[0];
+    let fused: Float64Array | Int32Array | undefined;
+    if (first?.type === 'binpack') fused = first.field === 'cpu' ? this.#cpu : this.#memory;
+    else if (first?.type === 'spread' && !attributeIds.has(0)) fused = groupCounts;
+    return {
+      req,
+      ports,
+      requires,
+      checks,
+      base,
+      distinct: req.constraints.some((c) => c.type === 'distinctInstance') ? groupCounts : undefined,
+      dynamic: req.constraints.flatMap((c) => (c.type === 'memberOf' && c.dynamic ? [c] : [])),
+      fused,
+      groupCounts,
+      attributeIds,
+    };
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -309,13 +345,13 @@ export class ClusterIndex {
           attempts.push({ failure });
           continue;
         }
-        const k = this.#collect(plan);
-        if (k === 0) {
+        const slot = this.#decide(plan, rng);
+        if (slot < 0) {
           failure = this.#closest(plan);
           attempts.push({ failure });
           continue;
         }
-        const e = this.#slots[this.#choose(plan, k, rng)]!;
+        const e = this.#slots[slot]!;
         const contribution = this.#take(e, req);
         undo.push([e, contribution]);
         attempts.push({ placement: { containerInstanceArn: e.arn, gpuIds: contribution.gpuIds } });
@@ -372,12 +408,30 @@ export class ClusterIndex {
     return contribution;
   }
 
-  /** The filters as one pass: fitting slots into the scratch list, in ARN order; returns how many. */
+  /** One decision: the slot the next task goes to, or -1 when none fits. */
+  #decide(plan: Plan, rng: Rng): number {
+    const rules = plan.req.strategy;
+    if (rules[0]?.type === 'random') {
+      // Probe the cluster as strategies/random.ts does; only if that misses, list what fits and draw from it.
+      const n = this.#slots.length;
+      for (let p = 0; p < RANDOM_PROBES; p++) {
+        const i = Math.min(Math.floor(rng.float() * n), n - 1);
+        if (this.#stageOf(plan, i) === 0) return i;
+      }
+      const k = this.#collect(plan);
+      return k === 0 ? -1 : this.#scratch[Math.min(Math.floor(rng.float() * k), k - 1)]!;
+    }
+    const k = this.#collect(plan);
+    return k === 0 ? -1 : this.#choose(plan, k, rng);
+  }
+
+  /**
+   * The filters as one pass over the slots that pass the static ones: fitting slots into the scratch list, in ARN
+   * order; returns how many. With a fused first rule, only the slots with its least key are kept.
+   */
   #collect(plan: Plan): number {
     const d = plan.req.demand;
-    const n = this.#slots.length;
     const out = this.#scratch;
-    const eligible = this.#eligible;
     const cpu = this.#cpu;
     const memory = this.#memory;
     const dCpu = d.cpu;
@@ -386,16 +440,26 @@ export class ClusterIndex {
     const gpus = this.#gpus;
     const ports = plan.ports;
     const nPorts = ports.length;
-    const requires = plan.requires;
-    const checks = plan.checks;
-    const nChecks = checks.length;
+    const distinct = plan.distinct;
+    const dynamic = plan.dynamic;
+    const nDynamic = dynamic.length;
+    const key = plan.fused;
+    const base = plan.base;
+    const m = base.length;
+    let best = Infinity;
     let k = 0;
-    outer: for (let i = 0; i < n; i++) {
-      if (eligible[i] === 0 || cpu[i]! < dCpu || memory[i]! < dMemory) continue;
+    outer: for (let j = 0; j < m; j++) {
+      const i = base[j]!;
+      if (cpu[i]! < dCpu || memory[i]! < dMemory) continue;
+      if (key !== undefined && key[i]! > best) continue;
       for (let p = 0; p < nPorts; p++) if (ports[p]![i] !== 0) continue outer;
       if (dGpus > 0 && gpus[i]! < dGpus) continue;
-      if (requires !== undefined && requires[i] === 0) continue;
-      for (let c = 0; c < nChecks; c++) if (!this.#satisfies(checks[c]!, i)) continue outer;
+      if (distinct !== undefined && distinct[i] !== 0) continue;
+      for (let c = 0; c < nDynamic; c++) if (!evaluateCql(dynamic[c]!.ast, this.#slots[i]!.subject)) continue outer;
+      if (key !== undefined && key[i]! < best) {
+        best = key[i]!;
+        k = 0;
+      }
       out[k++] = i;
     }
     return k;
@@ -482,10 +546,10 @@ export class ClusterIndex {
   #choose(plan: Plan, k: number, rng: Rng): number {
     const set = this.#scratch;
     const rules = plan.req.strategy;
-    for (let r = 0; r < rules.length && k > 1; r++) {
+    for (let r = plan.fused === undefined ? 0 : 1; r < rules.length && k > 1; r++) {
       const rule = rules[r]!;
       if (rule.type === 'random') {
-        set[0] = set[Math.min(Math.floor(rng.float() * k), k - 1)]!;
+        set[0] = this.#probeAmong(set, k, rng);
         k = 1;
       } else if (rule.type === 'binpack') {
         k = narrowToLeast(set, k, rule.field === 'cpu' ? this.#cpu : this.#memory);
@@ -496,6 +560,24 @@ export class ClusterIndex {
       }
     }
     return k === 1 ? set[0]! : set[Math.min(Math.floor(rng.float() * k), k - 1)]!;
+  }
+
+  /** strategies/random.ts over the narrowed set `set[0..k)` (ascending slots): probe the cluster, then draw from the set. */
+  #probeAmong(set: Int32Array, k: number, rng: Rng): number {
+    const n = this.#slots.length;
+    for (let p = 0; p < RANDOM_PROBES; p++) {
+      const i = Math.min(Math.floor(rng.float() * n), n - 1);
+      let lo = 0;
+      let hi = k - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        const v = set[mid]!;
+        if (v === i) return i;
+        if (v < i) lo = mid + 1;
+        else hi = mid - 1;
+      }
+    }
+    return set[Math.min(Math.floor(rng.float() * k), k - 1)]!;
   }
 
   /** Tasks of the group per attribute value id, over every instance (spread counts all of the cluster). */
