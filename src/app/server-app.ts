@@ -16,6 +16,9 @@ import { Arns } from '../domain/arn.js';
 import { Ecs } from '../domain/errors.js';
 import { ECS_KINDS } from '../domain/records.js';
 import { AGENT_CREDENTIAL_KIND, AgentCredentials } from '../fleet/agent-credentials.js';
+import { REGISTRY_KINDS } from '../registry/records.js';
+import { startRegistry } from './registry-app.js';
+import type { RegistryApp } from './registry-app.js';
 import { AgentHub } from '../fleet/agent-hub.js';
 import { InstanceMonitor } from '../fleet/instance-monitor.js';
 import { formatJoinToken, JoinTokenSource } from '../fleet/join-token.js';
@@ -51,6 +54,8 @@ export interface RunningServer {
   /** Creates a cluster as the root user would (CreateCluster: an existing one is left as it is). */
   ensureCluster(name: string): Promise<void>;
   readonly store: Store;
+  /** The image registry (OCI API, ECR operations, GC and lifecycle runs). */
+  readonly registry: RegistryApp;
   close(): Promise<void>;
 }
 
@@ -61,7 +66,7 @@ export async function startServer(deps: ServerAppDeps): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
   const store = await SqliteStore.open({ path: join(config.dataDir, 'gantry.db'), writer: config.storeWriter });
-  const catalog = await Catalog.open(store, [...ECS_KINDS, AGENT_CREDENTIAL_KIND]);
+  const catalog = await Catalog.open(store, [...ECS_KINDS, AGENT_CREDENTIAL_KIND, ...REGISTRY_KINDS]);
   const state = new EcsState(catalog);
   const arns = new Arns(config.region, config.accountId);
 
@@ -94,15 +99,30 @@ export async function startServer(deps: ServerAppDeps): Promise<RunningServer> {
     return principal;
   };
 
+  // The registry: OCI API on /v2/, the ECR API beside ECS on the AWS JSON handler.
+  const registry = await startRegistry({
+    config,
+    catalog,
+    arns,
+    clock,
+    logger,
+    lookup,
+    accessKeyFor: (principalArn) => (principalArn === root.principal.arn ? root.accessKeyId : undefined),
+    agentAccessKeyFor: (instanceArn) => agentCredentials.of(instanceArn).sort((a, b) => b.value.createdAtMs - a.value.createdAtMs)[0]?.value.accessKeyId,
+  });
+
   const ecsModel = loadServiceModel(modelPath('ecs'));
   const operations = ecsOperations({ state, arns, clock, rng });
   const awsJson = createAwsJsonHandler({
-    services: [{ model: ecsModel, operations, displayName: 'Amazon ECS' }],
+    services: [
+      { model: ecsModel, operations, displayName: 'Amazon ECS' },
+      { model: loadServiceModel(modelPath('ecr')), operations: registry.operations, displayName: 'Amazon ECR' },
+    ],
     authenticate,
     logger,
   });
 
-  const hub = new AgentHub({ state, arns, clock, logger, region: config.region, lookup });
+  const hub = new AgentHub({ state, arns, clock, logger, region: config.region, lookup, registryAuth: registry.agentAuth });
   const monitor = new InstanceMonitor({ state, hub, clock, logger, lostAfterMs: config.instanceLostAfterMs, heartbeatTimeoutMs: 30_000 });
   await monitor.start();
 
@@ -131,13 +151,15 @@ export async function startServer(deps: ServerAppDeps): Promise<RunningServer> {
         logger,
       }),
       logsRoute({ state, arns, hub, authenticate, clock, logger }),
+      registry.route,
     ],
     upgrades: [hub.handleUpgrade],
   });
   const address = await frontDoor.listen(config.host, config.port);
+  registry.listening(address);
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${hostForUrl}:${address.port}`;
-  logger.info('gantry server listening', { url, region: config.region, account: config.accountId, dataDir: config.dataDir });
+  logger.info('gantry server listening', { url, registry: registry.endpoint(), region: config.region, account: config.accountId, dataDir: config.dataDir });
 
   return {
     url,
@@ -149,8 +171,10 @@ export async function startServer(deps: ServerAppDeps): Promise<RunningServer> {
       await (operations['CreateCluster'] as (i: unknown, c: typeof ctx) => Promise<unknown>)({ clusterName: name }, ctx);
     },
     store,
+    registry,
     close: async () => {
       clearInterval(housekeeping);
+      registry.close();
       monitor.stop();
       await hub.close();
       await frontDoor.close();

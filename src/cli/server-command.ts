@@ -19,6 +19,9 @@ export const SERVER_OPTIONS = {
   'store-writer': { type: 'string' },
   'instance-lost-after': { type: 'string' },
   'stopped-task-retention': { type: 'string' },
+  'registry-host': { type: 'string' },
+  'registry-gc-interval': { type: 'string' },
+  'registry-lifecycle-interval': { type: 'string' },
 } as const;
 
 export const SERVER_FLAGS_HELP = `Options:
@@ -36,10 +39,19 @@ export const SERVER_FLAGS_HELP = `Options:
                        InfrastructureHealth so services replace them (default 2m)
   --stopped-task-retention DURATION
                        How long stopped tasks stay visible in DescribeTasks/ListTasks (default 1h)
+  --registry-host HOST:PORT
+                       Where clients reach the registry: repositoryUri, docker login, agents' pulls (env
+                       GANTRY_REGISTRY_HOST; default the listen address, 127.0.0.1:PORT on loopback)
+  --registry-gc-interval DURATION
+                       How often unreferenced blobs and abandoned uploads are removed (default 1h)
+  --registry-lifecycle-interval DURATION
+                       How often ECR lifecycle policies expire images (default 1h)
   -h, --help           Show this help
 
 Credentials: GANTRY_ACCESS_KEY_ID and GANTRY_SECRET_ACCESS_KEY set the root access key; without them a key is
-generated on first start and kept in the data directory (see 'gantry credentials').`;
+generated on first start and kept in the data directory (see 'gantry credentials').
+Registry blobs are encrypted with a master key: GANTRY_REGISTRY_MASTER_KEY (32 bytes, base64 or hex), or
+one generated into <data-dir>/registry/master.key on first start.`;
 
 export function serverCommand(name: 'server'): Command {
   return {

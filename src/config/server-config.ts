@@ -24,6 +24,16 @@ export interface ServerConfig {
   readonly instanceLostAfterMs: number;
   /** How long STOPPED tasks stay visible. */
   readonly stoppedTaskRetentionMs: number;
+  /**
+   * `host:port` clients use for the registry (repositoryUri, proxyEndpoint, agents' pulls). Undefined: derived
+   * from the listen address once the port is known (127.0.0.1:PORT on loopback, the machine's name otherwise).
+   */
+  readonly registryHost: string | undefined;
+  /** The registry master key from GANTRY_REGISTRY_MASTER_KEY; undefined: `<data-dir>/registry/master.key`. */
+  readonly registryMasterKey: string | undefined;
+  /** How often registry garbage collection and lifecycle policies run. */
+  readonly registryGcIntervalMs: number;
+  readonly registryLifecycleIntervalMs: number;
 }
 
 /** '30', '30s', '500ms', '5m', '1h' → milliseconds (a bare number is seconds); ConfigError naming the flag otherwise. */
@@ -44,6 +54,9 @@ export interface ServerFlags {
   'store-writer'?: string | undefined;
   'instance-lost-after'?: string | undefined;
   'stopped-task-retention'?: string | undefined;
+  'registry-host'?: string | undefined;
+  'registry-gc-interval'?: string | undefined;
+  'registry-lifecycle-interval'?: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -80,5 +93,27 @@ export function compileServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv, 
   if (storeWriter !== 'inline' && storeWriter !== 'thread') throw new ConfigError(`--store-writer must be inline or thread; got '${storeWriter}'.`);
   const instanceLostAfterMs = duration('--instance-lost-after', flags['instance-lost-after'] ?? env['GANTRY_INSTANCE_LOST_AFTER'] ?? '2m');
   const stoppedTaskRetentionMs = duration('--stopped-task-retention', flags['stopped-task-retention'] ?? env['GANTRY_STOPPED_TASK_RETENTION'] ?? '1h');
-  return Object.freeze({ host, port, dataDir, accountId, region, logLevel, logFormat, storeWriter, instanceLostAfterMs, stoppedTaskRetentionMs });
+  const registryHost = flags['registry-host'] ?? env['GANTRY_REGISTRY_HOST'];
+  if (registryHost !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(registryHost)) {
+    throw new ConfigError(`--registry-host must be host[:port] as clients reach the server, e.g. registry.example.com:7400; got '${registryHost}'.`);
+  }
+  const registryMasterKey = env['GANTRY_REGISTRY_MASTER_KEY'] !== undefined && env['GANTRY_REGISTRY_MASTER_KEY'] !== '' ? env['GANTRY_REGISTRY_MASTER_KEY'] : undefined;
+  const registryGcIntervalMs = duration('--registry-gc-interval', flags['registry-gc-interval'] ?? env['GANTRY_REGISTRY_GC_INTERVAL'] ?? '1h');
+  const registryLifecycleIntervalMs = duration('--registry-lifecycle-interval', flags['registry-lifecycle-interval'] ?? env['GANTRY_REGISTRY_LIFECYCLE_INTERVAL'] ?? '1h');
+  return Object.freeze({
+    host,
+    port,
+    dataDir,
+    accountId,
+    region,
+    logLevel,
+    logFormat,
+    storeWriter,
+    instanceLostAfterMs,
+    stoppedTaskRetentionMs,
+    registryHost,
+    registryMasterKey,
+    registryGcIntervalMs,
+    registryLifecycleIntervalMs,
+  });
 }

@@ -54,3 +54,33 @@ export const Protocol = {
   incompleteSignature: (message: string) => new ApiError('IncompleteSignatureException', message),
   throttling: (message = 'Rate exceeded') => new ApiError('ThrottlingException', message),
 } as const;
+
+/** Constructors for the ECR exceptions Gantry raises, named exactly as in the ECR API model. */
+export const Ecr = {
+  invalidParameter: client('InvalidParameterException'),
+  validation: client('ValidationException'),
+  repositoryNotFound: (name: string, registryId: string) =>
+    new ApiError('RepositoryNotFoundException', `The repository with name '${name}' does not exist in the registry with id '${registryId}'`),
+  repositoryAlreadyExists: client('RepositoryAlreadyExistsException'),
+  repositoryNotEmpty: client('RepositoryNotEmptyException'),
+  repositoryPolicyNotFound: client('RepositoryPolicyNotFoundException'),
+  lifecyclePolicyNotFound: client('LifecyclePolicyNotFoundException'),
+  lifecyclePolicyPreviewNotFound: client('LifecyclePolicyPreviewNotFoundException'),
+  imageNotFound: client('ImageNotFoundException'),
+  imageAlreadyExists: client('ImageAlreadyExistsException'),
+  imageTagAlreadyExists: client('ImageTagAlreadyExistsException'),
+  imageDigestDoesNotMatch: client('ImageDigestDoesNotMatchException'),
+  layersNotFound: client('LayersNotFoundException'),
+  referencedImagesNotFound: client('ReferencedImagesNotFoundException'),
+  uploadNotFound: client('UploadNotFoundException'),
+  invalidLayer: client('InvalidLayerException'),
+  invalidLayerPart: client('InvalidLayerPartException'),
+  layerAlreadyExists: client('LayerAlreadyExistsException'),
+  emptyUpload: client('EmptyUploadException'),
+  invalidTagParameter: client('InvalidTagParameterException'),
+  tooManyTags: client('TooManyTagsException'),
+  limitExceeded: client('LimitExceededException'),
+  unsupportedImageType: client('UnsupportedImageTypeException'),
+  accessDenied: client('AccessDeniedException'),
+  server: (message: string, cause?: unknown) => new ApiError('ServerException', message, { fault: 'server', cause }),
+} as const;

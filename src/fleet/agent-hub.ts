@@ -41,6 +41,8 @@ export interface AgentHubDeps {
   readonly logger: Logger;
   readonly region: string;
   readonly lookup: (accessKeyId: string) => Credential | undefined;
+  /** Credentials for images of Gantry's own registry that a task on this instance names (added to its DesiredTask). */
+  readonly registryAuth?: (instanceArn: string, images: readonly string[]) => Record<string, { username: string; password: string }> | undefined;
 }
 
 interface Session {
@@ -358,7 +360,10 @@ export class AgentHub {
       if (!t || t.containerInstanceArn !== instanceArn || t.lastStatus === 'STOPPED') continue;
       const [family, rev] = t.taskDefinitionArn.split('/').at(-1)!.split(':') as [string, string];
       const def = state.catalog.get<TaskDefinitionRecord>(Kind.taskDefinition, taskDefinitionKey(family, Number(rev)))?.value;
-      if (def) out.push(desiredTaskOf(t, def));
+      if (!def) continue;
+      const desired = desiredTaskOf(t, def);
+      const auth = this.#deps.registryAuth?.(instanceArn, desired.containers.map((c) => c.image ?? ''));
+      out.push(auth === undefined ? desired : { ...desired, registryAuth: auth });
     }
     return out;
   }
