@@ -4,16 +4,14 @@
  * the server's data directory, as `gantry credentials` prints it), asks for NDJSON, and prints each line as it
  * comes: stdout lines to stdout, stderr lines to stderr. Exits when the stream ends; Ctrl-C cancels it.
  */
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { loadRootCredentials } from '../auth/root-credentials.js';
 import { signRequest } from '../auth/sigv4-sign.js';
 import type { SigningCredentials } from '../auth/sigv4-sign.js';
-import { ConfigError, defaultDataDir } from '../config/server-config.js';
+import { ConfigError } from '../config/server-config.js';
+import { CLIENT_FLAGS_HELP, CLIENT_OPTIONS, clientTarget } from './client-options.js';
 import { LOG_STATUS_TRAILER, LOGS_PATH, NDJSON } from '../protocol/logs.js';
 import type { LogRecord } from '../protocol/logs.js';
 import type { Command } from './main.js';
@@ -34,11 +32,7 @@ Options:
   --tail N              Only the last N lines already written
   --since DURATION      Only lines from this long ago on (90s, 10m, 2h) or since a time (RFC 3339)
   --json                Print one JSON object per line: {"stream","time","line"}
-  --endpoint URL        The server (env GANTRY_ENDPOINT, AWS_ENDPOINT_URL_ECS or AWS_ENDPOINT_URL; default
-                        http://127.0.0.1:7400)
-  --region REGION       Region to sign for (env AWS_REGION, AWS_DEFAULT_REGION or GANTRY_REGION; default us-east-1)
-  --data-dir DIR        Where to find the root access key when AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not
-                        set (env GANTRY_DATA_DIR; default ~/.local/share/gantry)
+${CLIENT_FLAGS_HELP}
   -h, --help            Show this help`;
 
 const OPTIONS = {
@@ -48,9 +42,7 @@ const OPTIONS = {
   tail: { type: 'string' },
   since: { type: 'string' },
   json: { type: 'boolean' },
-  endpoint: { type: 'string' },
-  region: { type: 'string' },
-  'data-dir': { type: 'string' },
+  ...CLIENT_OPTIONS,
 } as const;
 
 interface LogsOptions {
@@ -75,14 +67,8 @@ function compile(values: Record<string, string | boolean | undefined>, positiona
   if (positionals.length !== 1) throw new ConfigError(`give exactly one task ID or ARN.\n\n${USAGE}`);
   const tail = str('tail');
   if (tail !== undefined && !/^\d+$/.test(tail)) throw new ConfigError(`--tail must be a whole number of lines; got '${tail}'.`);
-  const endpoint = str('endpoint') ?? env['GANTRY_ENDPOINT'] ?? env['AWS_ENDPOINT_URL_ECS'] ?? env['AWS_ENDPOINT_URL'] ?? 'http://127.0.0.1:7400';
-  let url: URL;
-  try {
-    url = new URL(LOGS_PATH, endpoint);
-  } catch {
-    throw new ConfigError(`--endpoint must be a URL like http://127.0.0.1:7400; got '${endpoint}'.`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--endpoint must be an http:// or https:// URL; got '${endpoint}'.`);
+  const target = clientTarget(values, env);
+  const url = new URL(LOGS_PATH, target.endpoint);
   const query: [string, string | undefined][] = [
     ['task', positionals[0]],
     ['cluster', str('cluster')],
@@ -94,25 +80,10 @@ function compile(values: Record<string, string | boolean | undefined>, positiona
   for (const [k, v] of query) if (v !== undefined) url.searchParams.set(k, v);
   return {
     url,
-    region: str('region') ?? env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'] ?? env['GANTRY_REGION'] ?? 'us-east-1',
-    credentials: credentialsFrom(env, str('data-dir')),
+    region: target.region,
+    credentials: target.credentials,
     json: values['json'] === true,
   };
-}
-
-/** The AWS_* environment first (as every AWS client reads it), else the root key the server keeps on this machine. */
-function credentialsFrom(env: NodeJS.ProcessEnv, dataDirFlag: string | undefined): SigningCredentials {
-  const id = env['AWS_ACCESS_KEY_ID'];
-  const secret = env['AWS_SECRET_ACCESS_KEY'];
-  if (id && secret) return { accessKeyId: id, secretAccessKey: secret, ...(env['AWS_SESSION_TOKEN'] ? { sessionToken: env['AWS_SESSION_TOKEN'] } : {}) };
-  const dataDir = dataDirFlag ?? defaultDataDir(env);
-  if (!(env['GANTRY_ACCESS_KEY_ID'] && env['GANTRY_SECRET_ACCESS_KEY']) && !existsSync(join(dataDir, 'credentials.json'))) {
-    throw new ConfigError(
-      `no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (eval "$(gantry credentials)" on the server's machine), or point --data-dir at the server's data directory (${dataDir} has no credentials.json).`,
-    );
-  }
-  const root = loadRootCredentials(dataDir, env);
-  return { accessKeyId: root.accessKeyId, secretAccessKey: root.secretAccessKey };
 }
 
 async function streamLogs(opts: LogsOptions): Promise<number> {

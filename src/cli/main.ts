@@ -7,6 +7,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { VERSION } from '../app/server-app.js';
 import { ConfigError } from '../config/server-config.js';
 import { agentCommand } from './agent-command.js';
+import { explainCommand } from './explain-command.js';
 import { logsCommand } from './logs-command.js';
 import { credentialsCommand, joinTokenCommand, serverCommand } from './server-command.js';
 import { upCommand } from './up-command.js';
@@ -25,6 +26,7 @@ const commands: Record<string, Command> = {
   'join-token': joinTokenCommand,
   agent: agentCommand,
   logs: logsCommand,
+  explain: explainCommand,
 };
 
 function mainHelp(): string {

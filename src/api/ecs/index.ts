@@ -52,5 +52,6 @@ export function ecsOperations(deps: EcsDeps): OperationTable {
     StopTask: tasks.StopTask,
     DescribeTasks: tasks.DescribeTasks,
     ListTasks: tasks.ListTasks,
+    ExplainPlacement: tasks.ExplainPlacement,
   } as OperationTable;
 }

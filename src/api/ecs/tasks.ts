@@ -43,6 +43,9 @@ import { familyOf, findTask, taskArnFor, taskView } from './task-view.js';
 import type { WireTask } from './task-view.js';
 
 const MAX_RUN_COUNT = 10;
+
+/** ExplainPlacement's input (models/ecs.gantry.json). */
+export type ExplainPlacementRequest = Pick<RunTaskRequest, 'cluster' | 'taskDefinition' | 'count' | 'group' | 'overrides' | 'placementConstraints' | 'placementStrategy'>;
 const MAX_START_INSTANCES = 10;
 const MAX_DESCRIBE = 100;
 const MAX_STOP_REASON = 255;
@@ -101,6 +104,31 @@ export class TaskOperations {
       return built;
     });
     return { tasks: result.tasks.map((t) => taskView(t, { tags: true })), failures: result.failures };
+  };
+
+  /**
+   * Gantry's extension (models/ecs.gantry.json): what RunTask would do with these placement options, and why —
+   * for every instance, the stage that rejected it or how each strategy rule ranked it, and where `count` tasks
+   * would go. Checks its input as RunTask does; changes nothing.
+   */
+  ExplainPlacement = async (input: ExplainPlacementRequest) => {
+    const { state, arns, rng } = this.deps;
+    const count = input.count ?? 1;
+    if (!Number.isInteger(count) || count < 1 || count > MAX_RUN_COUNT) {
+      throw Ecs.invalidParameter(`count must be between 1 and ${MAX_RUN_COUNT}; got ${count}.`);
+    }
+    const launch = parseLaunch(arns, input);
+    const strategy = parseStrategy(input.placementStrategy, RUN_TASK_DEFAULT_STRATEGY);
+    const requestConstraints = parseConstraints(input.placementConstraints);
+    const seed = Math.floor(rng.float() * 2 ** 32);
+    const cluster = activeCluster(state, arns, input.cluster).value.clusterName;
+    const def = launchDefinition(state, launch.definition).value;
+    const prepared = prepareLaunch({ ...launch, hasNetworkConfiguration: (def.networkMode ?? 'bridge') === 'awsvpc' }, def, cluster);
+    const constraints = combineConstraints(def.placementConstraints, requestConstraints);
+    const engine = state.placement.cluster(cluster);
+    if (engine.size === 0) throw Ecs.invalidParameter('No Container Instances were found in your cluster.');
+    const explanation = engine.explain({ demand: prepared.demand, count, group: prepared.group, strategy, constraints }, seededRng(seed));
+    return { cluster, taskDefinitionArn: def.taskDefinitionArn, demand: prepared.demand, ...explanation };
   };
 
   StartTask = async (input: StartTaskRequest) => {

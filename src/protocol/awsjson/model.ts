@@ -401,6 +401,7 @@ function compile(path: string): Compiled {
   if (typeof raw !== 'object' || raw === null || typeof raw.operations !== 'object' || typeof raw.shapes !== 'object') {
     throw new Error(`${path} is not a botocore service model`);
   }
+  mergeExtensions(raw, path.replace(/\.json$/, '.gantry.json'));
   for (const [shape, extra] of Object.entries(ENUM_VALUES_THE_MODEL_OMITS[raw.metadata.uid ?? ''] ?? {})) {
     const s = raw.shapes[shape];
     if (s?.enum !== undefined) (raw.shapes as Record<string, RawShape>)[shape] = { ...s, enum: [...s.enum, ...extra.filter((v) => !s.enum!.includes(v))] };
@@ -410,6 +411,26 @@ function compile(path: string): Compiled {
   c = { raw, validators: new Map(), inputs: new Map(), errors };
   compiledByPath.set(path, c);
   return c;
+}
+
+/**
+ * Gantry's own operations for a service (e.g. models/ecs.gantry.json: ExplainPlacement), in the same protocol:
+ * merged into the model so they are routed, validated and signed like the service's own. An extension may add
+ * operations and shapes, never replace one of the model's.
+ */
+function mergeExtensions(raw: RawModel, extensionPath: string): void {
+  if (!existsSync(extensionPath)) return;
+  const ext = JSON.parse(readFileSync(extensionPath, 'utf8')) as Partial<Pick<RawModel, 'operations' | 'shapes'>>;
+  const ops = raw.operations as Record<string, unknown>;
+  const shapes = raw.shapes as Record<string, unknown>;
+  for (const [name, op] of Object.entries(ext.operations ?? {})) {
+    if (name in ops) throw new Error(`${extensionPath}: operation ${name} is already in the model`);
+    ops[name] = op;
+  }
+  for (const [name, shape] of Object.entries(ext.shapes ?? {})) {
+    if (name in shapes) throw new Error(`${extensionPath}: shape ${name} is already in the model`);
+    shapes[name] = shape;
+  }
 }
 
 function defaultValidationError(raw: RawModel): (message: string) => ApiError {
