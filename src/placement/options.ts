@@ -89,19 +89,24 @@ export function parseConstraints(request: readonly PlacementConstraint[] | undef
 }
 
 /**
- * The constraints a task is placed under: the task definition's (memberOf only, checked at registration) first,
- * then the request's, in order — at most 10 together [BC RunTaskRequest.placementConstraints].
+ * The constraints a task is placed under, in the order they are checked: the task definition's memberOf (checked
+ * at registration) first, then the request's memberOf, then distinctInstance — memberOf decides which instances
+ * are candidates at all, distinctInstance which of those the group already uses, so a task that cannot be placed
+ * is reported against the constraint that really stopped it. At most 10 together [BC RunTaskRequest.placementConstraints].
  */
 export function combineConstraints(fromDefinition: readonly TaskDefinitionPlacementConstraint[] | undefined, request: readonly Constraint[]): readonly Constraint[] {
   const own = fromDefinition ?? [];
-  if (own.length === 0) return request;
   const total = own.length + request.length;
   if (total > MAX_CONSTRAINTS) {
     throw Ecs.invalidParameter(
       `A task can have at most ${MAX_CONSTRAINTS} placement constraints, the task definition's and the request's together; got ${total} (${own.length} from the task definition).`,
     );
   }
-  return [...own.map((c, i) => memberOf(c.expression, `the task definition's placementConstraints[${i}]`)), ...request];
+  return [
+    ...own.map((c, i) => memberOf(c.expression, `the task definition's placementConstraints[${i}]`)),
+    ...request.filter((c) => c.type === 'memberOf'),
+    ...request.filter((c) => c.type === 'distinctInstance'),
+  ];
 }
 
 /** One memberOf expression, parsed. A syntax error keeps the parser's offset and expectation, prefixed with where it was. */
