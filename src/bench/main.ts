@@ -1,14 +1,15 @@
 /**
  * `npm run bench [-- section…]`: Gantry's benchmarks. Every figure is printed beside a baseline measured
- * in the same run, as a ratio, because these machines are noisy. Sections: api, startup, fleet, placement
- * (all by default). Each prints one table, with units, and the command that reproduces it.
+ * in the same run, as a ratio, because these machines are noisy. Sections: api, startup, fleet, placement,
+ * registry (all by default). Each prints one table, with units, and the command that reproduces it.
  */
 import { apiBench } from './api-bench.js';
 import { fleetBench } from './fleet-bench.js';
 import { placementBench } from './placement-bench.js';
+import { registryBench } from './registry-bench.js';
 import { startupBench } from './startup-bench.js';
 
-const SECTIONS = ['api', 'startup', 'fleet', 'placement'] as const;
+const SECTIONS = ['api', 'startup', 'fleet', 'placement', 'registry'] as const;
 const sections = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = sections.filter((s) => !(SECTIONS as readonly string[]).includes(s));
 const want = (name: (typeof SECTIONS)[number]) => sections.length === 0 || sections.includes(name);
@@ -78,6 +79,8 @@ async function main(): Promise<void> {
 
   if (want('placement')) await placementSection();
 
+  if (want('registry')) await registrySection();
+
   if (want('fleet')) {
     const instances = Number(process.env['GANTRY_BENCH_FLEET_INSTANCES'] ?? '5000');
     const windowMs = Number(process.env['GANTRY_BENCH_FLEET_WINDOW_SECONDS'] ?? '20') * 1000;
@@ -109,6 +112,32 @@ async function main(): Promise<void> {
       ],
     );
   }
+}
+
+async function registrySection(): Promise<void> {
+  const layerMiB = (process.env['GANTRY_BENCH_REGISTRY_LAYERS_MIB'] ?? '60,50,40,30,20').split(',').map(Number);
+  const rounds = Number(process.env['GANTRY_BENCH_REGISTRY_ROUNDS'] ?? '3');
+  log(`registry: skopeo push + pull of one ${layerMiB.reduce((a, b) => a + b, 0)} MiB image, ${rounds} rounds, Gantry vs docker-registry`);
+  const r = await registryBench({ layers: layerMiB.map((m) => m * 1024 * 1024), rounds }, log);
+  const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const s = (n: number) => `${n.toFixed(2)} s`;
+  const mbps = (secs: number) => `${(r.imageBytes / 1e6 / secs).toFixed(0)} MB/s`;
+  const row = (what: 'push' | 'pull') => {
+    const g = median(r.gantry[what]);
+    const ref = median(r.reference[what]);
+    return [`skopeo ${what}`, s(g), mbps(g), 'docker-registry 2.8', s(ref), mbps(ref), `${(g / ref).toFixed(2)}×`, '≤1.00×'];
+  };
+  table(
+    `Registry — skopeo push and pull of one ${(r.imageBytes / 1e6).toFixed(0)} MB image in ${r.layers} layers, median of ${r.rounds} rounds (loopback)`,
+    'node dist/bench/main.js registry   (GANTRY_BENCH_REGISTRY_LAYERS_MIB, GANTRY_BENCH_REGISTRY_ROUNDS)',
+    ['measure', 'Gantry', 'rate', 'baseline', 'time', 'rate', 'ratio', 'target'],
+    [row('push'), row('pull')],
+    [
+      'Gantry encrypts every blob at rest (AES-256-GCM, envelope keys) and fsyncs each blob before acknowledging it;',
+      'the reference stores plain files.',
+      `all rounds (s): Gantry push ${r.gantry.push.map((x) => x.toFixed(2)).join(' ')} · pull ${r.gantry.pull.map((x) => x.toFixed(2)).join(' ')} · reference push ${r.reference.push.map((x) => x.toFixed(2)).join(' ')} · pull ${r.reference.pull.map((x) => x.toFixed(2)).join(' ')}`,
+    ],
+  );
 }
 
 async function placementSection(): Promise<void> {

@@ -51,7 +51,7 @@ export interface FsBlobStoreOptions {
 /** Sealed segments are written in batches of this many bytes (fewer, larger writes). */
 const WRITE_BATCH = 1024 * 1024;
 /** Segments are read and decrypted this many at a time when streaming a blob. */
-const READ_SEGMENTS = 8;
+const READ_SEGMENTS = 16;
 const UPLOAD_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 interface RunningHash {
@@ -179,16 +179,24 @@ export class FsBlobStore implements BlobStore {
         openSegment(dataKey, index, sealed).copy(pending, 0);
       }
       const stride = segmentSize + SEGMENT_OVERHEAD;
-      const batch = Buffer.allocUnsafe(Math.max(WRITE_BATCH, stride) + stride);
+      // Two batch buffers: one fills (hash, encrypt) while the other is written, so receiving, encrypting and
+      // writing overlap.
+      const buffers = [Buffer.allocUnsafe(WRITE_BATCH + stride), Buffer.allocUnsafe(WRITE_BATCH + stride)];
+      let which = 0;
+      let batch = buffers[0]!;
       let batchLen = 0;
       let size = u.size;
-      const flushBatch = async (): Promise<void> => {
+      let writing: Promise<void> | undefined;
+      const write = async (buf: Buffer, len: number, at: number): Promise<void> => {
         let off = 0;
-        while (off < batchLen) {
-          const { bytesWritten } = await fh.write(batch, off, batchLen - off, writePos);
-          off += bytesWritten;
-          writePos += bytesWritten;
-        }
+        while (off < len) off += (await fh.write(buf, off, len - off, at + off)).bytesWritten;
+      };
+      const flushBatch = async (): Promise<void> => {
+        await writing;
+        writing = batchLen > 0 ? write(batch, batchLen, writePos) : undefined;
+        writePos += batchLen;
+        which ^= 1;
+        batch = buffers[which]!;
         batchLen = 0;
       };
       let failure: unknown;
@@ -218,9 +226,11 @@ export class FsBlobStore implements BlobStore {
       try {
         if (pendingLen > 0) batchLen += sealSegment(dataKey, index, pending.subarray(0, pendingLen), batch, batchLen);
         await flushBatch();
+        await writing;
         await fh.datasync();
       } catch (e) {
         this.#hashes.delete(id);
+        await writing?.catch(() => undefined);
         throw e;
       }
       if (running !== undefined) running.size = size;
@@ -354,14 +364,23 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  /** Decrypted plaintext of bytes start..end (inclusive), in segment-sized pieces. */
+  /**
+   * Decrypted plaintext of bytes start..end (inclusive), in segment-sized pieces. The next batch of segments
+   * is read from disk while the current one is decrypted and consumed (two buffers, alternating).
+   */
   async *#segments(fh: FileHandle, dataKey: Buffer, segmentSize: number, start: number, end: number, size: number): AsyncGenerator<Buffer> {
     if (end < start) return;
     const stride = segmentSize + SEGMENT_OVERHEAD;
     const first = Math.floor(start / segmentSize);
     const last = Math.floor(end / segmentSize);
-    const buf = Buffer.allocUnsafe(stride * READ_SEGMENTS);
-    for (let i = first; i <= last; i += READ_SEGMENTS) {
+    const buffers = [Buffer.allocUnsafe(stride * READ_SEGMENTS), Buffer.allocUnsafe(stride * READ_SEGMENTS)];
+    interface Batch {
+      readonly i: number;
+      readonly n: number;
+      readonly want: number;
+      readonly buf: Buffer;
+    }
+    const readBatch = async (i: number, buf: Buffer): Promise<Batch> => {
       const n = Math.min(READ_SEGMENTS, last - i + 1);
       const lastPlain = Math.min(size, (i + n) * segmentSize) - (i + n - 1) * segmentSize;
       const want = (n - 1) * stride + lastPlain + SEGMENT_OVERHEAD;
@@ -371,16 +390,32 @@ export class FsBlobStore implements BlobStore {
         if (bytesRead === 0) throw new SealedFormatError(`blob file ends early at segment ${i}`);
         got += bytesRead;
       }
-      for (let k = 0; k < n; k++) {
-        const idx = i + k;
-        const from = k * stride;
-        const to = k === n - 1 ? want : from + stride;
-        let plain = openSegment(dataKey, idx, buf.subarray(from, to));
-        const base = idx * segmentSize;
-        if (idx === first || idx === last) plain = plain.subarray(Math.max(0, start - base), Math.min(plain.length, end - base + 1));
-        // `buf` is reused for the next batch; the decrypted pieces are fresh buffers, safe to hand out.
-        yield plain;
+      return { i, n, want, buf };
+    };
+    let which = 0;
+    let pending: Promise<Batch> | undefined = readBatch(first, buffers[0]!);
+    try {
+      while (pending !== undefined) {
+        const batch: Batch = await pending;
+        const next: number = batch.i + batch.n;
+        which ^= 1;
+        pending = next <= last ? readBatch(next, buffers[which]!) : undefined;
+        // Decrypt the whole batch before yielding, so the buffer is free before the read after next reuses it.
+        const pieces: Buffer[] = [];
+        for (let k = 0; k < batch.n; k++) {
+          const idx = batch.i + k;
+          const from = k * stride;
+          const to = k === batch.n - 1 ? batch.want : from + stride;
+          let plain = openSegment(dataKey, idx, batch.buf.subarray(from, to));
+          const base = idx * segmentSize;
+          if (idx === first || idx === last) plain = plain.subarray(Math.max(0, start - base), Math.min(plain.length, end - base + 1));
+          pieces.push(plain);
+        }
+        yield* pieces;
       }
+    } finally {
+      // Stopped early (the client went away): let the read in flight finish before the file is closed.
+      await pending?.catch(() => undefined);
     }
   }
 
