@@ -313,6 +313,9 @@ export class Agent {
       case 'desired':
         this.#engine?.reconcile(m.tasks);
         return;
+      case 'desired-changes':
+        this.#engine?.applyChanges(m.tasks, m.removed);
+        return;
       case 'ack':
         this.#outbox?.ack(m.seq);
         return;

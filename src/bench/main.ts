@@ -1,15 +1,16 @@
 /**
  * `npm run bench [-- section…]`: Gantry's benchmarks. Every figure is printed beside a baseline measured
- * in the same run, as a ratio, because these machines are noisy. Sections: api, startup, fleet, placement,
- * registry (all by default). Each prints one table, with units, and the command that reproduces it.
+ * in the same run, as a ratio, because these machines are noisy. Sections: api, startup, fleet, placement, placement-api, registry
+ * (all by default). Each prints one table, with units, and the command that reproduces it.
  */
 import { apiBench } from './api-bench.js';
 import { fleetBench } from './fleet-bench.js';
+import { placementApiBench } from './placement-api-bench.js';
 import { placementBench } from './placement-bench.js';
 import { registryBench } from './registry-bench.js';
 import { startupBench } from './startup-bench.js';
 
-const SECTIONS = ['api', 'startup', 'fleet', 'placement', 'registry'] as const;
+const SECTIONS = ['api', 'startup', 'fleet', 'placement', 'placement-api', 'registry'] as const;
 const sections = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = sections.filter((s) => !(SECTIONS as readonly string[]).includes(s));
 const want = (name: (typeof SECTIONS)[number]) => sections.length === 0 || sections.includes(name);
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
   }
 
   if (want('placement')) await placementSection();
+  if (want('placement-api')) await placementApiSection();
 
   if (want('registry')) await registrySection();
 
@@ -165,6 +167,32 @@ async function placementSection(): Promise<void> {
       'One decision = the engine placing one task and the task being recorded (as the catalog feed records a commit) before the next.',
       "reference = ECS's rules written out literally (src/placement/pipeline.ts) over a snapshot rebuilt from the records per decision;",
       'it runs on each scenario\'s first decisions (at most 300 or 3 s), where the engine is checked to make the same decisions ("agree").',
+    ],
+  );
+}
+
+async function placementApiSection(): Promise<void> {
+  const instances = Number(process.env['GANTRY_BENCH_PLACEMENT_INSTANCES'] ?? '5000');
+  const seconds = Number(process.env['GANTRY_BENCH_PLACEMENT_API_SECONDS'] ?? '8');
+  const r = await placementApiBench({ instances, groups: 100, durationMs: seconds * 1000, maxCalls: 100_000, timeoutMs: 600_000 }, log);
+  table(
+    `Placement through the API — RunTask count=10 from 8 concurrent clients, durable commits, ${instances} hollow instances (separate process)`,
+    'node dist/bench/main.js placement-api   (GANTRY_BENCH_PLACEMENT_INSTANCES, GANTRY_BENCH_PLACEMENT_API_SECONDS)',
+    ['scenario', 'RunTask calls', 'tasks placed', 'tasks/s', 'call p50 ms', 'call p99 ms', 'errors', 'target'],
+    r.rows.map((row) => [
+      row.scenario.name,
+      String(row.load.requests),
+      String(row.tasksPlaced),
+      row.tasksPerSecond.toFixed(0),
+      row.load.p50ms.toFixed(1),
+      row.load.p99ms.toFixed(1),
+      `${row.load.errors}${row.load.firstError ? ` (${row.load.firstError.slice(0, 80)})` : ''}`,
+      '≥5000/s',
+    ]),
+    [
+      `audit after the run: ${r.audit.tasks} tasks on ${r.audit.instances} instances read back through the API — ${r.audit.problems.length === 0 ? 'no instance over-committed (CPU, memory, host ports, distinctInstance groups)' : `${r.audit.problems.length} PROBLEMS: ${r.audit.problems.slice(0, 5).join('; ')}`}`,
+      'Each RunTask answers only once its tasks are committed (fsync); the hollow agents then run and report every task, which the server also commits.',
+      "The in-process decision rates and the reference's are in the 'placement' section of the same run.",
     ],
   );
 }

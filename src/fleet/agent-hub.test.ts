@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import WebSocket from 'ws';
+import type { DesiredTask } from '../domain/task.js';
 import { register } from '../agent/registration.js';
 import { startServer } from '../app/server-app.js';
 import type { RunningServer } from '../app/server-app.js';
@@ -43,7 +44,28 @@ async function next<T extends ServerMessage['t']>(t: T, from: number, match: (m:
 }
 
 const send = (m: AgentMessage) => ws.send(JSON.stringify(m));
-const desiredCount = () => received.filter((m) => m.t === 'desired').length;
+const desiredCount = () => received.filter((m) => m.t === 'desired' || m.t === 'desired-changes').length;
+
+/** The desired set as the agent holds it: the last whole set, with every change since folded in. */
+function desiredSet(upTo = received.length): Map<string, DesiredTask> {
+  const set = new Map<string, DesiredTask>();
+  for (const m of received.slice(0, upTo)) {
+    if (m.t === 'desired') {
+      set.clear();
+      for (const t of m.tasks) set.set(t.taskArn, t);
+    } else if (m.t === 'desired-changes') {
+      for (const t of m.tasks) set.set(t.taskArn, t);
+      for (const arn of m.removed) set.delete(arn);
+    }
+  }
+  return set;
+}
+
+/** Waits for the next change message after `from` and answers the set as it stands then. */
+async function nextSet(from: number): Promise<DesiredTask[]> {
+  const m = await next('desired-changes', from);
+  return [...desiredSet(received.indexOf(m) + 1).values()];
+}
 
 /**
  * Everything the hub had to say about what came before: messages on one channel are ordered, and the hub
@@ -103,15 +125,16 @@ after(async () => {
 });
 
 describe('AgentHub desired sets', () => {
-  it('sends the whole set after hello, again when a task is placed, not after reports, and when a stop is asked or done', async () => {
+  it('sends the whole set after hello, then changes: when a task is placed, not after reports, and when a stop is asked or done', async () => {
     assert.deepEqual((await next('desired', 0)).tasks, []);
 
     const from = received.length;
     const run = await ecs.send(new RunTaskCommand({ cluster: CLUSTER, taskDefinition: 'web' }));
     const taskArn = run.tasks![0]!.taskArn!;
-    const placed = await next('desired', from, (m) => m.tasks.length === 1);
-    assert.equal(placed.tasks[0]!.taskArn, taskArn);
-    assert.equal(placed.tasks[0]!.desiredStatus, 'RUNNING');
+    const placed = await nextSet(from);
+    assert.equal(placed.length, 1);
+    assert.equal(placed[0]!.taskArn, taskArn);
+    assert.equal(placed[0]!.desiredStatus, 'RUNNING');
     await roundTrip();
 
     // Reports change the task record, not what the agent must do: no set comes back for them.
@@ -122,11 +145,13 @@ describe('AgentHub desired sets', () => {
 
     const stopFrom = received.length;
     await ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: taskArn }));
-    const stopping = await next('desired', stopFrom);
-    assert.deepEqual(stopping.tasks.map((t) => [t.taskArn, t.desiredStatus]), [[taskArn, 'STOPPED']]);
+    const stopping = await nextSet(stopFrom);
+    assert.deepEqual(stopping.map((t) => [t.taskArn, t.desiredStatus]), [[taskArn, 'STOPPED']]);
 
     const doneFrom = received.length;
     await report(3, { taskArn, lastStatus: 'STOPPED', executionStoppedAt: Date.now() / 1000, containers: [{ name: 'web', lastStatus: 'STOPPED', exitCode: 0 }] });
-    assert.deepEqual((await next('desired', doneFrom)).tasks, [], 'a stopped task leaves the set');
+    const done = await next('desired-changes', doneFrom);
+    assert.deepEqual([done.tasks, done.removed], [[], [taskArn]], 'a stopped task leaves the set');
+    assert.deepEqual([...desiredSet().keys()], []);
   });
 });

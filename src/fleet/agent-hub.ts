@@ -84,7 +84,7 @@ export class AgentHub {
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   /** By instance ARN: the live session of each instance. */
   readonly #sessions = new Map<string, Session>();
-  readonly #dirty = new Set<string>();
+  readonly #dirty = new Map<string, Set<string>>();
   #flushScheduled = false;
   readonly #unsubscribe: () => void;
 
@@ -99,7 +99,7 @@ export class AgentHub {
       const after = c.after as TaskRecord | undefined;
       if (agentView(before) === agentView(after)) return;
       for (const arn of [before?.containerInstanceArn, after?.containerInstanceArn]) {
-        if (arn !== undefined && this.#sessions.has(arn)) this.#markDirty(arn);
+        if (arn !== undefined && this.#sessions.has(arn)) this.#markDirty(arn, c.key);
       }
     });
   }
@@ -336,19 +336,36 @@ export class AgentHub {
     });
   }
 
-  #markDirty(instanceArn: string): void {
-    this.#dirty.add(instanceArn);
+  /** Queues a task of an instance for the next flush, which sends each instance what changed (desired-changes). */
+  #markDirty(instanceArn: string, taskKey: string): void {
+    let keys = this.#dirty.get(instanceArn);
+    if (!keys) this.#dirty.set(instanceArn, (keys = new Set()));
+    keys.add(taskKey);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     setImmediate(() => {
       this.#flushScheduled = false;
-      const arns = [...this.#dirty];
+      const dirty = [...this.#dirty];
       this.#dirty.clear();
-      for (const arn of arns) {
+      for (const [arn, keys] of dirty) {
         const s = this.#sessions.get(arn);
-        if (s?.helloDone) this.#sendDesired(s);
+        if (s?.helloDone) this.#sendChanges(s, keys);
       }
     });
+  }
+
+  #sendChanges(session: Session, keys: ReadonlySet<string>): void {
+    const { state } = this.#deps;
+    const tasks: DesiredTask[] = [];
+    const removed: string[] = [];
+    for (const key of keys) {
+      const t = state.catalog.get<TaskRecord>(Kind.task, key)?.value;
+      const desired = t === undefined ? undefined : this.#desiredOf(session.instanceArn, t);
+      if (desired) tasks.push(desired);
+      else if (t !== undefined) removed.push(t.taskArn);
+      else removed.push(taskArnOfKey(this.#deps.arns, key));
+    }
+    this.#send(session.ws, { t: 'desired-changes', tasks, removed });
   }
 
   /** The whole desired task set of an instance: every task placed on it that has not stopped. */
@@ -357,15 +374,22 @@ export class AgentHub {
     const out: DesiredTask[] = [];
     for (const key of state.tasksByInstance.keys(instanceArn)) {
       const t = state.catalog.get<TaskRecord>(Kind.task, key)?.value;
-      if (!t || t.containerInstanceArn !== instanceArn || t.lastStatus === 'STOPPED') continue;
-      const [family, rev] = t.taskDefinitionArn.split('/').at(-1)!.split(':') as [string, string];
-      const def = state.catalog.get<TaskDefinitionRecord>(Kind.taskDefinition, taskDefinitionKey(family, Number(rev)))?.value;
-      if (!def) continue;
-      const desired = desiredTaskOf(t, def);
-      const auth = this.#deps.registryAuth?.(instanceArn, desired.containers.map((c) => c.image ?? ''));
-      out.push(auth === undefined ? desired : { ...desired, registryAuth: auth });
+      const desired = t === undefined ? undefined : this.#desiredOf(instanceArn, t);
+      if (desired) out.push(desired);
     }
     return out;
+  }
+
+  /** What the instance's agent is told of one task, or undefined when the task is not (or no longer) in its set. */
+  #desiredOf(instanceArn: string, t: TaskRecord): DesiredTask | undefined {
+    const { state } = this.#deps;
+    if (t.containerInstanceArn !== instanceArn || t.lastStatus === 'STOPPED') return undefined;
+    const [family, rev] = t.taskDefinitionArn.split('/').at(-1)!.split(':') as [string, string];
+    const def = state.catalog.get<TaskDefinitionRecord>(Kind.taskDefinition, taskDefinitionKey(family, Number(rev)))?.value;
+    if (!def) return undefined;
+    const desired = desiredTaskOf(t, def);
+    const auth = this.#deps.registryAuth?.(instanceArn, desired.containers.map((c) => c.image ?? ''));
+    return auth === undefined ? desired : { ...desired, registryAuth: auth };
   }
 
   #sendDesired(session: Session): void {
@@ -396,6 +420,12 @@ export class AgentHub {
  * What of a task its instance's agent is told (desiredTaskOf): whether it is in the set, and its desiredStatus.
  * The rest of a DesiredTask is fixed at placement.
  */
+/** The task ARN behind a task record key (`cluster/id`), for a record that is gone. */
+function taskArnOfKey(arns: Arns, key: string): string {
+  const slash = key.indexOf('/');
+  return arns.task(key.slice(0, slash), key.slice(slash + 1));
+}
+
 function agentView(t: TaskRecord | undefined): string | undefined {
   if (t === undefined || t.containerInstanceArn === undefined || t.lastStatus === 'STOPPED') return undefined;
   return `${t.containerInstanceArn} ${t.desiredStatus}`;

@@ -102,6 +102,25 @@ export class TaskEngine {
     if (this.#stopped) return;
     const listed = new Set<string>();
     for (const d of desired) listed.add(d.taskArn);
+    this.#take(desired);
+    for (const [arn, t] of this.#tasks) if (!listed.has(arn) && t.status !== 'STOPPED') t.post({ type: 'forget' });
+    this.#tombstones = new Set([...this.#tombstones].filter((arn) => listed.has(arn)));
+    this.#admitWaiting();
+  }
+
+  /** A change to the desired set: tasks added or updated, tasks that left it (as `reconcile` treats unlisted ones). */
+  applyChanges(changed: readonly DesiredTask[], removed: readonly string[]): void {
+    if (this.#stopped) return;
+    this.#take(changed);
+    for (const arn of removed) {
+      const t = this.#tasks.get(arn);
+      if (t !== undefined && t.status !== 'STOPPED') t.post({ type: 'forget' });
+      this.#tombstones.delete(arn);
+    }
+    this.#admitWaiting();
+  }
+
+  #take(desired: readonly DesiredTask[]): void {
     // Stops first, as the ECS agent applies payloads: their ports may be what a new task is waiting for.
     const ordered = [...desired].sort((a, b) => (a.desiredStatus === b.desiredStatus ? 0 : a.desiredStatus === 'STOPPED' ? -1 : 1));
     for (const d of ordered) {
@@ -119,9 +138,6 @@ export class TaskEngine {
         this.#deps.logger.info('task waits for host ports held by a stopping task', { task: d.taskArn });
       }
     }
-    for (const [arn, t] of this.#tasks) if (!listed.has(arn) && t.status !== 'STOPPED') t.post({ type: 'forget' });
-    this.#tombstones = new Set([...this.#tombstones].filter((arn) => listed.has(arn)));
-    this.#admitWaiting();
   }
 
   /** Stops following the runtime; containers keep running for the next agent to adopt. */

@@ -42,7 +42,13 @@ export interface LogLineFrame {
 
 /** Server → agent. */
 export type ServerMessage =
+  /** The instance's whole desired set: sent after hello; anything the agent runs that is not listed is forgotten. */
   | { readonly t: 'desired'; readonly tasks: readonly DesiredTask[] }
+  /**
+   * What changed in the desired set since the last message: tasks added or updated, and tasks that left it. Sent
+   * instead of the whole set as tasks come and go, so each placement costs its instance O(1), not O(tasks).
+   */
+  | { readonly t: 'desired-changes'; readonly tasks: readonly DesiredTask[]; readonly removed: readonly string[] }
   /** Reports up to and including `seq` are durable on the server. */
   | { readonly t: 'ack'; readonly seq: number }
   | { readonly t: 'heartbeat'; readonly at: number }
