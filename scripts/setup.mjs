@@ -54,14 +54,17 @@ if (!existsSync(buildInfo) || statSync(buildInfo).mtimeMs < srcTime) {
 }
 
 // 3. For the tests: Debian's AWS CLI and boto3 (the tests call /usr/bin/aws and /usr/bin/python3), a Docker
-//    engine to run real containers (the tests start their own dockerd), and busybox-static, from which the
-//    tests build their container image offline.
+//    engine to run real containers (the tests start their own dockerd), busybox-static, from which the
+//    tests build their container image offline, skopeo (registry tests) and docker-registry (registry bench).
 if (forTests) {
   const need = [];
   if (!existsSync('/usr/bin/aws')) need.push('awscli');
   if (spawnSync('/usr/bin/python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status !== 0) need.push('python3-boto3');
   if (!existsSync('/usr/sbin/dockerd')) need.push('docker.io');
   if (!existsSync('/bin/busybox')) need.push('busybox-static');
+  // The registry's tests copy images in and out with skopeo; its benchmark compares with Debian's reference registry.
+  if (!existsSync('/usr/bin/skopeo')) need.push('skopeo');
+  if (!existsSync('/usr/bin/docker-registry')) need.push('docker-registry');
   if (need.length > 0) aptInstall(need);
 }
 
