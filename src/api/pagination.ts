@@ -69,9 +69,24 @@ export function paginate<T>(
     if (after === undefined || (desc ? k < after : k > after)) keyed.push([k, item]);
   }
   const dir = desc ? -1 : 1;
-  keyed.sort((a, b) => (a[0] < b[0] ? -dir : a[0] > b[0] ? dir : 0));
-  const page = keyed.slice(0, size);
-  const more = keyed.length > size;
+  const before = (a: string, b: string) => (a < b ? -dir : a > b ? dir : 0) < 0;
+  // Only the first size + 1 items in key order are needed (one more tells whether there is a next page): keep
+  // those in a small sorted window instead of sorting everything, so paging through n items costs O(n) per page.
+  const window: [string, T][] = [];
+  for (const entry of keyed) {
+    if (window.length > size && !before(entry[0], window[window.length - 1]![0])) continue;
+    let lo = 0;
+    let hi = window.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before(window[mid]![0], entry[0])) lo = mid + 1;
+      else hi = mid;
+    }
+    window.splice(lo, 0, entry);
+    if (window.length > size + 1) window.pop();
+  }
+  const page = window.slice(0, size);
+  const more = window.length > size;
   const last = page.at(-1);
   return more && last ? { items: page.map((p) => p[1]), nextToken: encodeToken(limits.scope, last[0]) } : { items: page.map((p) => p[1]) };
 }

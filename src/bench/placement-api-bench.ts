@@ -57,7 +57,7 @@ export async function placementApiBench(opts: PlacementApiOptions, progress: (m:
     fleet = spawnGantry([
       'agent', '--runtime', 'fake', '--instances', String(opts.instances), '--endpoint', gantry.url, '--cluster', 'bench', '--join-token', joinToken,
       '--region', REGION, '--state-dir', stateDir, '--zones', ZONES.join(','), '--instance-types', INSTANCE_TYPES.map((t) => t.type).join(','),
-      '--cpu', '16384', '--memory', '65536', '--log-level', 'warn',
+      '--cpu', '16384', '--memory', '65536', '--log-level', 'warn', ...(process.env['GANTRY_BENCH_FAKE_START_DELAY_MS'] ? ['--start-delay', process.env['GANTRY_BENCH_FAKE_START_DELAY_MS']] : []),
     ]);
     await untilConnected(ecs, 'bench', opts.instances, opts.timeoutMs, fleet);
 

@@ -29,9 +29,12 @@ export interface GantryProcess {
 
 export async function startGantry(opts: { dataDir?: string; port?: number; extraArgs?: string[] } = {}): Promise<GantryProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'gantry-e2e-'));
+  // GANTRY_SERVER_NODE_ARGS passes node flags to the server process only (e.g. --cpu-prof for a bench).
+  const nodeArgs = (process.env['GANTRY_SERVER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
   const child = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       join(ROOT, 'dist', 'cli', 'main.js'),
       'server',
       '--port',
