@@ -21,6 +21,7 @@ import { startRegistry } from './registry-app.js';
 import type { RegistryApp } from './registry-app.js';
 import { AgentHub } from '../fleet/agent-hub.js';
 import { InstanceMonitor } from '../fleet/instance-monitor.js';
+import { ServiceController } from '../services/controller.js';
 import { formatJoinToken, JoinTokenSource } from '../fleet/join-token.js';
 import { logsRoute } from '../fleet/logs-route.js';
 import { registrationRoute } from '../fleet/registration.js';
@@ -125,6 +126,8 @@ export async function startServer(deps: ServerAppDeps): Promise<RunningServer> {
   const hub = new AgentHub({ state, arns, clock, logger, region: config.region, lookup, registryAuth: registry.agentAuth });
   const monitor = new InstanceMonitor({ state, hub, clock, logger, lostAfterMs: config.instanceLostAfterMs, heartbeatTimeoutMs: 30_000 });
   await monitor.start();
+  const services = new ServiceController({ state, arns, clock, rng, logger: logger.child({ component: 'services' }) });
+  services.start();
 
   // Housekeeping: stopped tasks and deleted task definitions leave once their time is up.
   const housekeeping = setInterval(() => {

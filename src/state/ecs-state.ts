@@ -19,6 +19,8 @@ export class EcsState {
   readonly revisionsByFamily: GroupIndex;
   /** RunTask clientToken → its tasks (`cluster` NUL `token`), for idempotent retries. */
   readonly tasksByClientToken: GroupIndex;
+  /** A service's tasks (`cluster/serviceName`), stopped ones included while the store keeps them. */
+  readonly tasksByService: GroupIndex;
   /** What placement reads, per cluster, kept in step with instance and task records (in-flight commits included). */
   readonly placement = new PlacementIndex();
 
@@ -32,6 +34,10 @@ export class EcsState {
     this.tasksByClientToken = new GroupIndex(catalog, Kind.task, (v) => {
       const t = v as { cluster: string; clientToken?: string };
       return t.clientToken === undefined ? undefined : clientTokenGroup(t.cluster, t.clientToken);
+    });
+    this.tasksByService = new GroupIndex(catalog, Kind.task, (v) => {
+      const t = v as { cluster: string; serviceName?: string };
+      return t.serviceName === undefined ? undefined : `${t.cluster}/${t.serviceName}`;
     });
     for (const [, v] of catalog.all<InstanceRecordView>(Kind.containerInstance)) this.placement.instanceChanged(undefined, v.value);
     for (const [, v] of catalog.all<TaskRecordView>(Kind.task)) this.placement.taskChanged(undefined, v.value);

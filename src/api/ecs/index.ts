@@ -7,6 +7,7 @@ import { AttributeOperations } from './attributes.js';
 import { ClusterOperations } from './clusters.js';
 import { ContainerInstanceOperations } from './container-instances.js';
 import type { EcsDeps, OperationTable } from './context.js';
+import { ServiceOperations } from './services.js';
 import { TaggingOperations } from './tagging.js';
 import { TaskDefinitionOperations } from './task-definitions.js';
 import { TaskOperations } from './tasks.js';
@@ -19,6 +20,7 @@ export function ecsOperations(deps: EcsDeps): OperationTable {
   const tagging = new TaggingOperations(deps);
   const accountSettings = new AccountSettingOperations(deps);
   const tasks = new TaskOperations(deps);
+  const services = new ServiceOperations(deps);
   return {
     CreateCluster: clusters.CreateCluster,
     DescribeClusters: clusters.DescribeClusters,
@@ -53,5 +55,10 @@ export function ecsOperations(deps: EcsDeps): OperationTable {
     DescribeTasks: tasks.DescribeTasks,
     ListTasks: tasks.ListTasks,
     ExplainPlacement: tasks.ExplainPlacement,
+    CreateService: services.CreateService,
+    DescribeServices: services.DescribeServices,
+    ListServices: services.ListServices,
+    UpdateService: services.UpdateService,
+    DeleteService: services.DeleteService,
   } as OperationTable;
 }

@@ -1,0 +1,336 @@
+/**
+ * Services: CreateService, DescribeServices, ListServices, UpdateService, DeleteService. These record what the
+ * user wants; the service controller (src/services/controller.ts) makes it so. Which UpdateService changes start a
+ * new deployment follows the model's member documentation (ECS-SEMANTICS.md §3.3): a task definition or
+ * forceNewDeployment does; desiredCount, deployment configuration, placement, grace period, tags settings and
+ * execute-command do not.
+ */
+import type {
+  CreateServiceRequest,
+  DeleteServiceRequest,
+  DeploymentConfiguration,
+  DescribeServicesRequest,
+  ListServicesRequest,
+  UpdateServiceRequest,
+} from '@aws-sdk/client-ecs';
+import type { Arns } from '../../domain/arn.js';
+import { Ecs } from '../../domain/errors.js';
+import { Kind } from '../../domain/records.js';
+import type { ClusterRecord } from '../../domain/records.js';
+import { deploymentId, serviceKey } from '../../domain/service.js';
+import type { DeploymentRecord, ServiceRecord } from '../../domain/service.js';
+import { validateTags } from '../../domain/tags.js';
+import type { TaskRecord } from '../../domain/task.js';
+import { parseConstraints, parseStrategy, SERVICE_DEFAULT_STRATEGY } from '../../placement/options.js';
+import { checkOp, putOp } from '../../state/catalog.js';
+import type { Versioned } from '../../state/catalog.js';
+import { taskDefinitionKey } from '../../state/ecs-state.js';
+import type { EcsState } from '../../state/ecs-state.js';
+import type { WriteOp } from '../../store/types.js';
+import { epochSeconds } from '../../util/clock.js';
+import { isLive } from '../../services/scheduler.js';
+import { paginate } from '../pagination.js';
+import type { EcsDeps, RequestContext } from './context.js';
+import { activeCluster, clusterNameOf } from './resolve.js';
+import { launchDefinition } from './task-launch.js';
+import { parseTaskDefinitionRef } from './task-definitions.js';
+
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/;
+const MAX_DESCRIBE = 10;
+
+export class ServiceOperations {
+  constructor(private readonly deps: EcsDeps) {}
+
+  CreateService = async (input: CreateServiceRequest, ctx: RequestContext) => {
+    const { state, arns, clock, rng } = this.deps;
+    const name = input.serviceName ?? '';
+    if (!SERVICE_NAME.test(name)) {
+      throw Ecs.invalidParameter('serviceName must be 1-255 letters (uppercase and lowercase), numbers, underscores and hyphens, starting with a letter or number.');
+    }
+    unsupported(input);
+    const scheduling = input.schedulingStrategy ?? 'REPLICA';
+    if (scheduling === 'DAEMON') throw Ecs.unsupportedFeature('schedulingStrategy DAEMON is not supported by Gantry yet; use REPLICA.');
+    if (input.desiredCount === undefined) throw Ecs.invalidParameter('desiredCount is required for a service with schedulingStrategy REPLICA.');
+    checkDesired(input.desiredCount);
+    const definitionRef = parseTaskDefinitionRef(arns, input.taskDefinition ?? '');
+    const deploymentConfiguration = checkDeploymentConfiguration(input.deploymentConfiguration, undefined);
+    parseStrategy(input.placementStrategy, SERVICE_DEFAULT_STRATEGY);
+    parseConstraints(input.placementConstraints);
+    const tags = validateTags(input.tags);
+    const grace = checkGrace(input.healthCheckGracePeriodSeconds) ?? 0;
+    const nowSec = epochSeconds(clock.now());
+    const id = deploymentId(rng.hex(8));
+
+    const record = await state.catalog.transact(() => {
+      const clusterRead = activeCluster(state, arns, input.cluster);
+      const cluster = clusterRead.value.clusterName;
+      const key = serviceKey(cluster, name);
+      const existing = state.catalog.get<ServiceRecord>(Kind.service, key);
+      if (existing && existing.value.status !== 'INACTIVE') {
+        if (input.clientToken !== undefined && existing.value.clientToken === input.clientToken) return { ops: [], result: existing.value };
+        throw Ecs.invalidParameter('Creation of service was not idempotent.');
+      }
+      const def = launchDefinition(state, definitionRef).value;
+      if (def.networkMode === 'awsvpc' && input.networkConfiguration === undefined) {
+        throw Ecs.invalidParameter("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
+      }
+      const deployment: DeploymentRecord = {
+        id,
+        status: 'PRIMARY',
+        taskDefinition: def.taskDefinitionArn,
+        createdAt: nowSec,
+        updatedAt: nowSec,
+        rolloutState: 'IN_PROGRESS',
+        rolloutStateReason: 'ECS deployment ' + id + ' in progress.',
+      };
+      const value: ServiceRecord = {
+        cluster,
+        serviceName: name,
+        serviceArn: arns.service(cluster, name),
+        clusterArn: arns.cluster(cluster),
+        status: 'ACTIVE',
+        desiredCount: input.desiredCount!,
+        launchType: 'EC2',
+        taskDefinition: def.taskDefinitionArn,
+        deploymentConfiguration,
+        deployments: [deployment],
+        placementConstraints: input.placementConstraints ?? [],
+        placementStrategy: input.placementStrategy ?? [],
+        healthCheckGracePeriodSeconds: grace,
+        schedulingStrategy: 'REPLICA',
+        deploymentController: { type: 'ECS' },
+        tags,
+        enableECSManagedTags: input.enableECSManagedTags === true,
+        propagateTags: input.propagateTags ?? 'NONE',
+        enableExecuteCommand: input.enableExecuteCommand === true,
+        availabilityZoneRebalancing: input.availabilityZoneRebalancing ?? 'ENABLED',
+        createdAt: nowSec,
+        createdBy: ctx.principalArn,
+        events: [],
+        ...(input.clientToken !== undefined ? { clientToken: input.clientToken } : {}),
+      };
+      const ops: WriteOp[] = [
+        checkOp(Kind.cluster, cluster, clusterRead),
+        checkOp(Kind.taskDefinition, taskDefinitionKey(def.family, def.revision), state.catalog.get(Kind.taskDefinition, taskDefinitionKey(def.family, def.revision))),
+        putOp(Kind.service, key, value, existing),
+      ];
+      return { ops, result: value };
+    });
+    return { service: serviceView(this.deps.state, record, { tags: true }) };
+  };
+
+  DescribeServices = async (input: DescribeServicesRequest) => {
+    const { state, arns } = this.deps;
+    const refs = input.services ?? [];
+    if (refs.length < 1 || refs.length > MAX_DESCRIBE) throw Ecs.invalidParameter(`services must name 1 to ${MAX_DESCRIBE} services; got ${refs.length}.`);
+    const name = clusterNameOf(arns, input.cluster);
+    const cluster = name === undefined ? undefined : state.cluster(name);
+    if (!cluster) throw Ecs.clusterNotFound('Cluster not found.');
+    const tags = (input.include ?? []).includes('TAGS');
+    const services = [];
+    const failures = [];
+    for (const ref of refs) {
+      const s = findService(state, arns, cluster.value, ref);
+      if (s) services.push(serviceView(state, s.value, { tags }));
+      else failures.push({ arn: ref.startsWith('arn:') ? ref : arns.service(cluster.value.clusterName, ref), reason: 'MISSING' });
+    }
+    return { services, failures };
+  };
+
+  ListServices = async (input: ListServicesRequest) => {
+    const { state, arns } = this.deps;
+    const cluster = activeCluster(state, arns, input.cluster).value.clusterName;
+    const matches: ServiceRecord[] = [];
+    for (const key of state.servicesByCluster.keys(cluster)) {
+      const s = state.catalog.get<ServiceRecord>(Kind.service, key)?.value;
+      if (!s || s.status !== 'ACTIVE') continue;
+      if (input.launchType !== undefined && s.launchType !== input.launchType) continue;
+      if (input.schedulingStrategy !== undefined && s.schedulingStrategy !== input.schedulingStrategy) continue;
+      matches.push(s);
+    }
+    const scope = `ListServices:${JSON.stringify([cluster, input.launchType, input.schedulingStrategy])}`;
+    const page = paginate(matches, (s) => s.serviceName, input, { defaultSize: 10, maxSize: 100, scope }, Ecs.invalidParameter);
+    return { serviceArns: page.items.map((s) => s.serviceArn), ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
+  };
+
+  UpdateService = async (input: UpdateServiceRequest) => {
+    const { state, arns, clock, rng } = this.deps;
+    unsupported(input);
+    if (input.desiredCount !== undefined) checkDesired(input.desiredCount);
+    if (input.capacityProviderStrategy !== undefined && input.capacityProviderStrategy.length > 0) {
+      throw Ecs.unsupportedFeature('capacityProviderStrategy is not supported by Gantry yet.');
+    }
+    const definitionRef = input.taskDefinition === undefined ? undefined : parseTaskDefinitionRef(arns, input.taskDefinition);
+    if (input.placementStrategy !== undefined) parseStrategy(input.placementStrategy, SERVICE_DEFAULT_STRATEGY);
+    if (input.placementConstraints !== undefined) parseConstraints(input.placementConstraints);
+    const grace = checkGrace(input.healthCheckGracePeriodSeconds);
+    const nowSec = epochSeconds(clock.now());
+    const id = deploymentId(rng.hex(8));
+
+    const record = await state.catalog.transact(() => {
+      const clusterRead = activeCluster(state, arns, input.cluster);
+      const cur = findService(state, arns, clusterRead.value, input.service ?? '');
+      if (!cur) throw Ecs.serviceNotFound('Service not found.');
+      if (cur.value.status !== 'ACTIVE') throw Ecs.serviceNotActive('Service was not ACTIVE.');
+      const next: ServiceRecord = { ...cur.value };
+      if (input.desiredCount !== undefined) next.desiredCount = input.desiredCount;
+      if (input.deploymentConfiguration !== undefined) next.deploymentConfiguration = checkDeploymentConfiguration(input.deploymentConfiguration, cur.value.deploymentConfiguration);
+      // Omitted keeps the current placement; an empty list removes it [BC UpdateServiceRequest].
+      if (input.placementStrategy !== undefined) next.placementStrategy = input.placementStrategy;
+      if (input.placementConstraints !== undefined) next.placementConstraints = input.placementConstraints;
+      if (grace !== undefined) next.healthCheckGracePeriodSeconds = grace;
+      if (input.enableExecuteCommand !== undefined) next.enableExecuteCommand = input.enableExecuteCommand;
+      if (input.enableECSManagedTags !== undefined) next.enableECSManagedTags = input.enableECSManagedTags;
+      if (input.propagateTags !== undefined) next.propagateTags = input.propagateTags;
+      if (input.availabilityZoneRebalancing !== undefined) next.availabilityZoneRebalancing = input.availabilityZoneRebalancing;
+      const ops: WriteOp[] = [checkOp(Kind.cluster, clusterRead.value.clusterName, clusterRead)];
+      let taskDefinition = cur.value.taskDefinition;
+      if (definitionRef !== undefined) {
+        const def = launchDefinition(state, definitionRef);
+        taskDefinition = def.value.taskDefinitionArn;
+        ops.push(checkOp(Kind.taskDefinition, taskDefinitionKey(def.value.family, def.value.revision), def));
+      }
+      if (taskDefinition !== cur.value.taskDefinition || input.forceNewDeployment === true) {
+        next.taskDefinition = taskDefinition;
+        next.deployments = [
+          { id, status: 'PRIMARY', taskDefinition, createdAt: nowSec, updatedAt: nowSec, rolloutState: 'IN_PROGRESS', rolloutStateReason: `ECS deployment ${id} in progress.` },
+          ...cur.value.deployments.map((d) => ({ ...d, status: 'ACTIVE' as const })),
+        ];
+      }
+      ops.push(putOp(Kind.service, serviceKey(cur.value.cluster, cur.value.serviceName), next, cur));
+      return { ops, result: next };
+    });
+    return { service: serviceView(state, record, { tags: false }) };
+  };
+
+  DeleteService = async (input: DeleteServiceRequest) => {
+    const { state, arns } = this.deps;
+    const record = await state.catalog.transact(() => {
+      const clusterRead = activeCluster(state, arns, input.cluster);
+      const cur = findService(state, arns, clusterRead.value, input.service ?? '');
+      if (!cur) throw Ecs.serviceNotFound('Service not found.');
+      if (cur.value.status !== 'ACTIVE') return { ops: [], result: cur.value };
+      if (cur.value.desiredCount > 0 && input.force !== true) {
+        throw Ecs.invalidParameter('The service cannot be stopped while it is scaled above 0. Set desiredCount to 0 first, or pass force.');
+      }
+      const next: ServiceRecord = { ...cur.value, status: 'DRAINING', desiredCount: 0 };
+      return { ops: [putOp(Kind.service, serviceKey(cur.value.cluster, cur.value.serviceName), next, cur)], result: next };
+    });
+    return { service: serviceView(state, record, { tags: false }) };
+  };
+}
+
+function unsupported(input: CreateServiceRequest | UpdateServiceRequest): void {
+  const lists: [string, unknown[] | undefined][] = [
+    ['loadBalancers', input.loadBalancers],
+    ['serviceRegistries', input.serviceRegistries],
+    ['volumeConfigurations', input.volumeConfigurations],
+    ['vpcLatticeConfigurations', input.vpcLatticeConfigurations],
+  ];
+  for (const [name, v] of lists) if ((v?.length ?? 0) > 0) throw Ecs.unsupportedFeature(`${name} are not supported by Gantry yet.`);
+  if (input.serviceConnectConfiguration?.enabled === true) throw Ecs.unsupportedFeature('Service Connect is not supported by Gantry yet.');
+  if ('launchType' in input && input.launchType !== undefined && input.launchType !== 'EC2') {
+    throw Ecs.unsupportedFeature(`launchType ${input.launchType} is not supported by Gantry yet; services run on the cluster's container instances (EC2).`);
+  }
+  if ('launchType' in input && input.launchType !== undefined && (input.capacityProviderStrategy?.length ?? 0) > 0) {
+    throw Ecs.invalidParameter('Specifying both a launchType and capacityProviderStrategy is not supported. Remove one and try again.');
+  }
+  if ((input.capacityProviderStrategy?.length ?? 0) > 0) throw Ecs.unsupportedFeature('capacityProviderStrategy is not supported by Gantry yet; use launchType EC2.');
+  if (input.deploymentController !== undefined && input.deploymentController.type !== 'ECS') {
+    throw Ecs.unsupportedFeature(`deploymentController ${input.deploymentController.type} is not supported by Gantry yet; ECS (rolling updates) is.`);
+  }
+}
+
+function checkDesired(n: number): void {
+  if (!Number.isInteger(n) || n < 0) throw Ecs.invalidParameter(`desiredCount must be a whole number of tasks, 0 or more; got ${n}.`);
+}
+
+function checkGrace(n: number | undefined): number | undefined {
+  if (n === undefined) return undefined;
+  if (!Number.isInteger(n) || n < 0 || n > 2_147_483_647) throw Ecs.invalidParameter(`healthCheckGracePeriodSeconds must be 0 to 2147483647; got ${n}.`);
+  return n;
+}
+
+function checkDeploymentConfiguration(c: DeploymentConfiguration | undefined, current: ServiceRecord['deploymentConfiguration'] | undefined): ServiceRecord['deploymentConfiguration'] {
+  const max = c?.maximumPercent ?? current?.maximumPercent ?? 200;
+  const min = c?.minimumHealthyPercent ?? current?.minimumHealthyPercent ?? 100;
+  if (!Number.isInteger(min) || min < 0 || min > 100) throw Ecs.invalidParameter(`deploymentConfiguration.minimumHealthyPercent must be 0 to 100; got ${min}.`);
+  if (!Number.isInteger(max) || max < 100) throw Ecs.invalidParameter(`deploymentConfiguration.maximumPercent must be at least 100; got ${max}.`);
+  if (c?.strategy !== undefined && c.strategy !== 'ROLLING') throw Ecs.unsupportedFeature(`deployment strategy ${c.strategy} is not supported by Gantry yet; ROLLING is.`);
+  if ((c?.alarms?.alarmNames?.length ?? 0) > 0 && c?.alarms?.enable === true) throw Ecs.unsupportedFeature('CloudWatch deployment alarms are not supported by Gantry.');
+  const cb = c?.deploymentCircuitBreaker ?? current?.deploymentCircuitBreaker ?? { enable: false, rollback: false };
+  return { maximumPercent: max, minimumHealthyPercent: min, deploymentCircuitBreaker: { enable: cb.enable === true, rollback: cb.rollback === true }, strategy: 'ROLLING' };
+}
+
+/** A service by name or ARN in a cluster (any status). */
+export function findService(state: EcsState, arns: Arns, cluster: ClusterRecord, ref: string): Versioned<ServiceRecord> | undefined {
+  let name = ref;
+  if (ref.startsWith('arn:')) {
+    const p = arns.own(ref);
+    if (!p || p.resourceType !== 'service') return undefined;
+    const parts = p.resource.split('/');
+    if (parts.length === 2 && parts[0] !== cluster.clusterName) return undefined;
+    name = parts.at(-1)!;
+  }
+  return state.catalog.get<ServiceRecord>(Kind.service, serviceKey(cluster.clusterName, name));
+}
+
+/** The tasks of a service the catalog holds, stopped ones included. */
+export function tasksOfService(state: EcsState, cluster: string, name: string): TaskRecord[] {
+  const out: TaskRecord[] = [];
+  for (const key of state.tasksByService.keys(serviceKey(cluster, name))) {
+    const t = state.catalog.get<TaskRecord>(Kind.task, key)?.value;
+    if (t && t.serviceName === name && t.cluster === cluster) out.push(t);
+  }
+  return out;
+}
+
+/** The Service wire shape: configuration from the record, counts from the tasks. */
+export function serviceView(state: EcsState, s: ServiceRecord, opts: { tags: boolean }) {
+  const tasks = tasksOfService(state, s.cluster, s.serviceName);
+  const live = tasks.filter(isLive);
+  const count = (id: string | undefined, status: 'RUNNING' | 'PENDING') =>
+    live.filter((t) => (id === undefined || t.startedBy === id) && (status === 'RUNNING' ? t.lastStatus === 'RUNNING' : t.lastStatus !== 'RUNNING')).length;
+  const deployments = s.deployments.map((d, i) => ({
+    id: d.id,
+    status: d.status,
+    taskDefinition: d.taskDefinition,
+    desiredCount: i === 0 ? s.desiredCount : live.filter((t) => t.startedBy === d.id).length,
+    pendingCount: count(d.id, 'PENDING'),
+    runningCount: count(d.id, 'RUNNING'),
+    failedTasks: tasks.filter((t) => t.startedBy === d.id && t.lastStatus === 'STOPPED' && (t.stopCode === 'TaskFailedToStart' || t.stopCode === 'EssentialContainerExited')).length,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+    launchType: s.launchType,
+    rolloutState: d.rolloutState,
+    rolloutStateReason: d.rolloutStateReason,
+  }));
+  return {
+    serviceArn: s.serviceArn,
+    serviceName: s.serviceName,
+    clusterArn: s.clusterArn,
+    loadBalancers: [],
+    serviceRegistries: [],
+    status: s.status,
+    desiredCount: s.desiredCount,
+    runningCount: count(undefined, 'RUNNING'),
+    pendingCount: count(undefined, 'PENDING'),
+    launchType: s.launchType,
+    taskDefinition: s.taskDefinition,
+    deploymentConfiguration: s.deploymentConfiguration,
+    deployments,
+    events: s.events,
+    createdAt: s.createdAt,
+    placementConstraints: s.placementConstraints,
+    placementStrategy: s.placementStrategy,
+    healthCheckGracePeriodSeconds: s.healthCheckGracePeriodSeconds,
+    schedulingStrategy: s.schedulingStrategy,
+    deploymentController: s.deploymentController,
+    createdBy: s.createdBy,
+    enableECSManagedTags: s.enableECSManagedTags,
+    propagateTags: s.propagateTags,
+    enableExecuteCommand: s.enableExecuteCommand,
+    availabilityZoneRebalancing: s.availabilityZoneRebalancing,
+    ...(opts.tags && s.tags.length > 0 ? { tags: s.tags } : {}),
+  };
+}

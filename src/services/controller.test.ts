@@ -1,0 +1,162 @@
+/**
+ * The service scheduler end to end in process: the services API, the controller, the placement engine and a
+ * simulated agent that runs what it is told (reports RUNNING for new tasks, STOPPED for stopped ones). Every
+ * rolling update is sampled after each step for ECS's bounds: never more than ⌊desired × max%⌋ tasks, never fewer
+ * than ⌈desired × min%⌉ healthy ones.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { Kind } from '../domain/records.js';
+import type { TaskRecord } from '../domain/task.js';
+import { registerInstance, registerTaskDefinition, report, setAgentConnected } from '../api/ecs/task-testing.js';
+import { createTestEcs } from '../api/ecs/testing.js';
+import type { TestEcs } from '../api/ecs/testing.js';
+import { epochSeconds } from '../util/clock.js';
+import { createLogger } from '../util/log.js';
+import { ServiceController } from './controller.js';
+
+const ZONES = ['us-west-2a', 'us-west-2b', 'us-west-2c'];
+
+describe('service controller', () => {
+  let ecs: TestEcs;
+  let controller: ServiceController;
+  let instances: string[];
+
+  beforeEach(async () => {
+    ecs = await createTestEcs();
+    await ecs.call('CreateCluster', { clusterName: 'c1' });
+    instances = [];
+    for (let i = 0; i < 6; i++) {
+      const ci = await registerInstance(ecs, 'c1', { az: ZONES[i % 3]!, cpu: 4096, memory: 8192 });
+      await setAgentConnected(ecs, 'c1', ci.containerInstanceArn, true);
+      instances.push(ci.containerInstanceArn);
+    }
+    await registerTaskDefinition(ecs, { containerDefinitions: [{ name: 'web', image: 'nginx:1', cpu: 128, memory: 256 }] });
+    await registerTaskDefinition(ecs, { containerDefinitions: [{ name: 'web', image: 'nginx:2', cpu: 128, memory: 256 }] });
+    const d = ecs.deps;
+    controller = new ServiceController({ state: d.state, arns: d.arns, clock: d.clock, rng: d.rng, logger: createLogger({ level: 'error', format: 'text' }), intervalMs: 3_600_000 });
+    controller.start();
+  });
+  afterEach(async () => {
+    await controller.stop();
+    await ecs.close();
+  });
+
+  const tasks = () => [...ecs.deps.state.catalog.all<TaskRecord>(Kind.task)].map(([, v]) => v.value);
+  const live = () => tasks().filter((t) => t.desiredStatus !== 'STOPPED' && t.lastStatus !== 'STOPPED');
+  const describe1 = async () => (await ecs.call('DescribeServices', { cluster: 'c1', services: ['web'] })).services[0];
+
+  /** The agent's part: start what is pending, finish what is stopping; `fail` makes new tasks exit at once. */
+  async function agentStep(opts: { fail?: (t: TaskRecord) => boolean } = {}): Promise<boolean> {
+    const now = epochSeconds(ecs.deps.clock.now());
+    let changed = false;
+    for (const t of tasks()) {
+      if (t.desiredStatus === 'STOPPED' && t.lastStatus !== 'STOPPED') {
+        await report(ecs, t.taskArn, { lastStatus: 'STOPPED', executionStoppedAt: now, containers: [{ name: 'web', lastStatus: 'STOPPED', exitCode: 0 }] });
+        changed = true;
+      } else if (t.desiredStatus === 'RUNNING' && t.lastStatus === 'PENDING') {
+        if (opts.fail?.(t)) {
+          await report(ecs, t.taskArn, { lastStatus: 'STOPPED', startedAt: now, executionStoppedAt: now, stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited', containers: [{ name: 'web', lastStatus: 'STOPPED', exitCode: 1 }] });
+        } else {
+          await report(ecs, t.taskArn, { lastStatus: 'RUNNING', startedAt: now, containers: [{ name: 'web', lastStatus: 'RUNNING', runtimeId: t.id }] });
+        }
+        changed = true;
+      }
+    }
+    await controller.settled();
+    return changed;
+  }
+
+  /** Runs agent steps until nothing changes, checking the deployment bounds after every step. */
+  async function converge(bounds?: { desired: number; min: number; max: number }, fail?: (t: TaskRecord) => boolean): Promise<void> {
+    await controller.settled();
+    for (let i = 0; i < 100; i++) {
+      if (bounds) {
+        const l = live();
+        assert.ok(l.length <= Math.floor((bounds.desired * bounds.max) / 100), `${l.length} tasks exceed maximumPercent`);
+        const healthy = l.filter((t) => t.lastStatus === 'RUNNING').length;
+        assert.ok(healthy >= Math.ceil((bounds.desired * bounds.min) / 100), `${healthy} healthy tasks are below minimumHealthyPercent`);
+      }
+      if (!(await agentStep(fail ? { fail } : {}))) return;
+    }
+    assert.fail('the service did not converge in 100 steps');
+  }
+
+  it('keeps desiredCount spread over zones, replaces a task that dies, and reaches a steady state', async () => {
+    await ecs.call('CreateService', { cluster: 'c1', serviceName: 'web', taskDefinition: 'web:1', desiredCount: 6 });
+    await converge();
+    const s = await describe1();
+    assert.deepEqual([s.runningCount, s.pendingCount, s.deployments.length, s.deployments[0].rolloutState], [6, 0, 1, 'COMPLETED']);
+    assert.match(s.events[0].message, /has reached a steady state/);
+    const perZone = new Map<string, number>();
+    for (const t of live()) perZone.set(t.availabilityZone!, (perZone.get(t.availabilityZone!) ?? 0) + 1);
+    assert.deepEqual([...perZone.values()], [2, 2, 2]);
+    assert.equal(new Set(live().map((t) => t.containerInstanceArn)).size, 6, 'spread over instances within each zone');
+    assert.ok(live().every((t) => t.group === 'service:web' && t.startedBy === s.deployments[0].id));
+
+    const victim = live()[0]!;
+    await report(ecs, victim.taskArn, { lastStatus: 'STOPPED', startedAt: victim.startedAt!, executionStoppedAt: 1, stopCode: 'EssentialContainerExited', containers: [{ name: 'web', lastStatus: 'STOPPED', exitCode: 137 }] });
+    await converge();
+    assert.equal(live().length, 6);
+    assert.ok(!live().some((t) => t.taskArn === victim.taskArn));
+  });
+
+  it('rolls to a new revision within minimumHealthyPercent and maximumPercent, and 100/100 is blocked with ECS event', async () => {
+    await ecs.call('CreateService', { cluster: 'c1', serviceName: 'web', taskDefinition: 'web:1', desiredCount: 4, deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 150 } });
+    await converge();
+    await ecs.call('UpdateService', { cluster: 'c1', service: 'web', taskDefinition: 'web:2' });
+    const mid = await describe1();
+    assert.deepEqual(mid.deployments.map((d: { status: string }) => d.status), ['PRIMARY', 'ACTIVE']);
+    await converge({ desired: 4, min: 50, max: 150 });
+    const done = await describe1();
+    assert.equal(done.deployments.length, 1);
+    assert.match(done.deployments[0].taskDefinition, /web:2$/);
+    assert.ok(live().every((t) => t.taskDefinitionArn.endsWith('web:2')));
+
+    await ecs.call('UpdateService', { cluster: 'c1', service: 'web', taskDefinition: 'web:1', deploymentConfiguration: { minimumHealthyPercent: 100, maximumPercent: 100 } });
+    await converge({ desired: 4, min: 100, max: 100 });
+    const blocked = await describe1();
+    assert.equal(blocked.deployments.length, 2);
+    assert.ok(blocked.events.some((e: { message: string }) => /unable to stop or start tasks during a deployment because of the service deployment configuration/.test(e.message)));
+  });
+
+  it('scales in keeping zones balanced, and a crashing revision trips the circuit breaker and rolls back', async () => {
+    await ecs.call('CreateService', {
+      cluster: 'c1',
+      serviceName: 'web',
+      taskDefinition: 'web:1',
+      desiredCount: 6,
+      deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true } },
+    });
+    await converge();
+    await ecs.call('UpdateService', { cluster: 'c1', service: 'web', desiredCount: 3 });
+    await converge();
+    assert.deepEqual(live().map((t) => t.availabilityZone).sort(), ZONES);
+
+    await ecs.call('UpdateService', { cluster: 'c1', service: 'web', taskDefinition: 'web:2' });
+    await converge(undefined, (t) => t.taskDefinitionArn.endsWith('web:2'));
+    const s = await describe1();
+    assert.ok(s.events.some((e: { message: string }) => /deployment failed: tasks failed to start/.test(e.message)), JSON.stringify(s.events.slice(0, 5)));
+    assert.match(s.taskDefinition, /web:1$/, 'rolled back to the last completed revision');
+    assert.equal(live().length, 3);
+    assert.ok(live().every((t) => t.taskDefinitionArn.endsWith('web:1')));
+  });
+
+  it('moves tasks off a draining instance, and DeleteService drains the service to INACTIVE', async () => {
+    await ecs.call('CreateService', { cluster: 'c1', serviceName: 'web', taskDefinition: 'web:1', desiredCount: 6, deploymentConfiguration: { minimumHealthyPercent: 50 } });
+    await converge();
+    const drained = live()[0]!.containerInstanceArn!;
+    await ecs.call('UpdateContainerInstancesState', { cluster: 'c1', containerInstances: [drained], status: 'DRAINING' });
+    await converge({ desired: 6, min: 50, max: 200 });
+    assert.equal(live().length, 6);
+    assert.ok(!live().some((t) => t.containerInstanceArn === drained));
+
+    const bad = await ecs.fail('DeleteService', { cluster: 'c1', service: 'web' });
+    assert.equal(bad.code, 'InvalidParameterException');
+    assert.equal((await ecs.call('DeleteService', { cluster: 'c1', service: 'web', force: true })).service.status, 'DRAINING');
+    await converge();
+    assert.equal(live().length, 0);
+    assert.equal((await describe1()).status, 'INACTIVE');
+    assert.deepEqual((await ecs.call('ListServices', { cluster: 'c1' })).serviceArns, []);
+  });
+});

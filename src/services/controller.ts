@@ -1,0 +1,243 @@
+/**
+ * The service controller: runs the scheduler's decision (scheduler.ts) for every service that may need it —
+ * after any committed change to the service, one of its tasks, or an instance of its cluster, and on a timer for
+ * time-driven work (settling, throttling) — and applies it in one guarded decision per service: new tasks placed
+ * by the placement engine (group `service:<name>`, startedBy the deployment id), tasks stopped with
+ * ServiceSchedulerInitiated, the deployments array and events rewritten. A lost race decides again.
+ */
+import { Kind } from '../domain/records.js';
+import type { ContainerInstanceRecord } from '../domain/records.js';
+import { deploymentId, serviceGroup, serviceKey, withEvents } from '../domain/service.js';
+import type { ServiceEventRecord, ServiceRecord } from '../domain/service.js';
+import type { TaskRecord } from '../domain/task.js';
+import { stopTask } from '../domain/task-lifecycle.js';
+import { combineConstraints, parseConstraints, parseStrategy, SERVICE_DEFAULT_STRATEGY } from '../placement/options.js';
+import { checkOp, putOp } from '../state/catalog.js';
+import type { Versioned } from '../state/catalog.js';
+import { instanceKey, taskDefinitionKey, taskKey } from '../state/ecs-state.js';
+import type { EcsState } from '../state/ecs-state.js';
+import type { WriteOp } from '../store/types.js';
+import type { Arns } from '../domain/arn.js';
+import type { Clock, Rng } from '../util/clock.js';
+import { epochSeconds, seededRng } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { tasksOfService } from '../api/ecs/services.js';
+import { launchDefinition, newTaskRecord, prepareLaunch } from '../api/ecs/task-launch.js';
+import type { Launch } from '../api/ecs/task-launch.js';
+import { parseTaskDefinitionRef } from '../api/ecs/task-definitions.js';
+import { decide } from './scheduler.js';
+
+export interface ServiceControllerDeps {
+  readonly state: EcsState;
+  readonly arns: Arns;
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly logger: Logger;
+  /** Seconds a RUNNING task without health checks takes to count as healthy (default 0). */
+  readonly settleSec?: number;
+  /** How often every service is looked at regardless of changes (default 1 s). */
+  readonly intervalMs?: number;
+}
+
+/** At most this many tasks are placed per service per pass, so one big service cannot starve the others. */
+const MAX_START_PER_PASS = 500;
+
+export class ServiceController {
+  readonly #deps: ServiceControllerDeps;
+  readonly #dirty = new Set<string>();
+  readonly #wakeAt = new Map<string, number>();
+  #running = false;
+  #stopped = false;
+  #timer: NodeJS.Timeout | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #idle: Promise<void> = Promise.resolve();
+
+  constructor(deps: ServiceControllerDeps) {
+    this.#deps = deps;
+  }
+
+  start(): void {
+    const { state } = this.#deps;
+    this.#unsubscribe = state.catalog.subscribe((c) => {
+      if (c.kind === Kind.service) this.#mark(c.key);
+      else if (c.kind === Kind.task) {
+        for (const t of [c.before, c.after] as (TaskRecord | undefined)[]) if (t?.serviceName !== undefined) this.#mark(serviceKey(t.cluster, t.serviceName));
+      } else if (c.kind === Kind.containerInstance) {
+        const cluster = ((c.after ?? c.before) as ContainerInstanceRecord | undefined)?.cluster;
+        const before = c.before as ContainerInstanceRecord | undefined;
+        const after = c.after as ContainerInstanceRecord | undefined;
+        // Only what changes where service tasks may run: status, connection, resources (not version bumps).
+        if (cluster !== undefined && (before?.status !== after?.status || before?.agentConnected !== after?.agentConnected || before === undefined || after === undefined)) {
+          for (const key of state.servicesByCluster.keys(cluster)) this.#mark(key);
+        }
+      }
+    });
+    for (const [key, s] of state.catalog.all<ServiceRecord>(Kind.service)) if (s.value.status !== 'INACTIVE') this.#mark(key);
+    this.#timer = setInterval(() => this.#tick(), this.#deps.intervalMs ?? 1000);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#unsubscribe?.();
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#idle;
+  }
+
+  /** Resolves once every service marked so far has been reconciled (tests, benches). */
+  async settled(): Promise<void> {
+    while (this.#running || this.#dirty.size > 0) await this.#idle;
+  }
+
+  #tick(): void {
+    const nowSec = epochSeconds(this.#deps.clock.now());
+    for (const [key, s] of this.#deps.state.catalog.all<ServiceRecord>(Kind.service)) {
+      if (s.value.status === 'INACTIVE') continue;
+      const wake = this.#wakeAt.get(key);
+      // Services not known to be steady are looked at every tick; steady ones only when something changes.
+      if (wake === undefined || wake <= nowSec) this.#mark(key);
+    }
+  }
+
+  #mark(key: string): void {
+    if (this.#stopped) return;
+    this.#dirty.add(key);
+    if (!this.#running) {
+      this.#running = true;
+      this.#idle = this.#pump();
+    }
+  }
+
+  async #pump(): Promise<void> {
+    try {
+      while (this.#dirty.size > 0 && !this.#stopped) {
+        const keys = [...this.#dirty];
+        this.#dirty.clear();
+        // Services are independent: reconcile them concurrently (the catalog pipelines their commits).
+        await Promise.all(keys.map((k) => this.#reconcile(k).catch((e: unknown) => this.#deps.logger.warn('service reconcile failed', { service: k, error: e }))));
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #reconcile(key: string): Promise<void> {
+    const { state, arns, clock, rng } = this.#deps;
+    const nowSec = epochSeconds(clock.now());
+    const settleSec = this.#deps.settleSec ?? 0;
+    const ids = Array.from({ length: 64 }, () => rng.hex(16));
+    const seed = Math.floor(rng.float() * 2 ** 32);
+    const rollbackId = deploymentId(rng.hex(8));
+    const outcome = await state.catalog.transact(() => {
+      const read = state.catalog.get<ServiceRecord>(Kind.service, key);
+      if (!read || read.value.status === 'INACTIVE') return { ops: [], result: { wakeAtSec: undefined as number | undefined, steady: true } };
+      const service = read.value;
+      const tasks = tasksOfService(state, service.cluster, service.serviceName);
+      const instanceStatus = (arn: string) => {
+        const i = state.instance(service.cluster, arn.slice(arn.lastIndexOf('/') + 1))?.value;
+        return i?.status;
+      };
+      const plan = decide({ service, tasks, instanceStatus, nowSec, settleSec });
+      const ops: WriteOp[] = [];
+      const events: string[] = [...plan.events];
+      let next: ServiceRecord = { ...service, deployments: [...plan.deployments] };
+      if (plan.completedTaskDefinition !== undefined) next.lastCompletedTaskDefinition = plan.completedTaskDefinition;
+      if (plan.drained) next.status = 'INACTIVE';
+      if (plan.rollbackTo !== undefined) {
+        next.taskDefinition = plan.rollbackTo;
+        next.deployments = [
+          { id: rollbackId, status: 'PRIMARY', taskDefinition: plan.rollbackTo, createdAt: nowSec, updatedAt: nowSec, rolloutState: 'IN_PROGRESS', rolloutStateReason: `ECS deployment ${rollbackId} in progress (rollback).` },
+          ...next.deployments.map((d) => ({ ...d, status: 'ACTIVE' as const })),
+        ];
+      }
+
+      // Stops: the plan's, then scale-in chosen by the placement strategy in reverse (pending tasks first).
+      const toStop = [...plan.stop];
+      if (plan.scaleIn > 0) {
+        const rules = parseStrategy(service.placementStrategy, SERVICE_DEFAULT_STRATEGY);
+        const pending = plan.scaleInFrom.filter((t) => t.lastStatus !== 'RUNNING');
+        const chosen = pending.slice(0, plan.scaleIn);
+        if (chosen.length < plan.scaleIn) {
+          const running = plan.scaleInFrom.filter((t) => t.lastStatus === 'RUNNING');
+          chosen.push(...state.placement.cluster(service.cluster).selectForScaleIn(running, plan.scaleIn - chosen.length, rules, serviceGroup(service.serviceName), seededRng(seed)));
+        }
+        for (const task of chosen) toStop.push({ task, reason: `Scaling activity initiated by (deployment ${service.deployments[0]!.id})` });
+      }
+      const bumped = new Map<string, Versioned<ContainerInstanceRecord>>();
+      const bump = (cluster: string, arn: string | undefined) => {
+        if (arn === undefined) return;
+        const cur = bumped.get(arn) ?? state.instance(cluster, arn.slice(arn.lastIndexOf('/') + 1));
+        if (cur) bumped.set(arn, { value: { ...cur.value, version: cur.value.version + 1 }, rev: cur.rev });
+      };
+      for (const s of toStop) {
+        const cur = state.task(service.cluster, s.task.id);
+        const stopped = cur ? stopTask(cur.value, 'ServiceSchedulerInitiated', s.reason, nowSec) : undefined;
+        if (!cur || !stopped) continue;
+        ops.push(putOp(Kind.task, taskKey(service.cluster, stopped.id), stopped, cur));
+        bump(service.cluster, stopped.containerInstanceArn);
+      }
+
+      // Starts, placed like RunTask's tasks.
+      const start = plan.rollbackTo === undefined ? Math.min(plan.start, MAX_START_PER_PASS, ids.length) : 0;
+      if (start > 0) {
+        const primary = next.deployments[0]!;
+        const defRead = launchDefinition(state, parseTaskDefinitionRef(arns, primary.taskDefinition));
+        const launch: Launch = {
+          definition: parseTaskDefinitionRef(arns, primary.taskDefinition),
+          group: serviceGroup(service.serviceName),
+          startedBy: primary.id,
+          overrides: undefined,
+          tags: service.propagateTags === 'SERVICE' ? service.tags : [],
+          propagateFromDefinition: service.propagateTags === 'TASK_DEFINITION',
+          managedTags: service.enableECSManagedTags,
+          enableExecuteCommand: service.enableExecuteCommand,
+          hasNetworkConfiguration: (defRead.value.networkMode ?? 'bridge') === 'awsvpc',
+        };
+        const prepared = prepareLaunch(launch, defRead.value, service.cluster);
+        const strategy = parseStrategy(service.placementStrategy, SERVICE_DEFAULT_STRATEGY);
+        const constraints = combineConstraints(defRead.value.placementConstraints, parseConstraints(service.placementConstraints));
+        const engine = state.placement.cluster(service.cluster);
+        const attempts = engine.size === 0 ? [] : engine.place({ demand: prepared.demand, count: start, group: prepared.group, strategy, constraints }, seededRng(seed));
+        const started: TaskRecord[] = [];
+        attempts.forEach((a, n) => {
+          if (!a.placement) return;
+          const instance = bumped.get(a.placement.containerInstanceArn) ?? state.instance(service.cluster, a.placement.containerInstanceArn.slice(a.placement.containerInstanceArn.lastIndexOf('/') + 1));
+          if (!instance) return;
+          const task: TaskRecord = {
+            ...newTaskRecord({ arns, cluster: service.cluster, id: ids[n]!, launch, prepared, instance: instance.value, placement: a.placement, nowSec }),
+            serviceName: service.serviceName,
+          };
+          started.push(task);
+          ops.push(putOp(Kind.task, taskKey(service.cluster, task.id), task, undefined));
+          bump(service.cluster, a.placement.containerInstanceArn);
+        });
+        const failure = attempts.find((a) => a.failure)?.failure ?? (engine.size === 0 ? { arn: '', reason: 'NO_INSTANCES', detail: 'The cluster has no container instances.' } : undefined);
+        if (failure) {
+          const id = failure.arn.slice(failure.arn.lastIndexOf('/') + 1);
+          events.push(
+            `(service ${service.serviceName}) was unable to place a task because no container instance met all of its requirements.` +
+              (id ? ` The closest matching (container-instance ${id}) failed ${failure.reason}: ${failure.detail ?? ''}` : ` ${failure.detail ?? ''}`) +
+              ' For more information, see the Troubleshooting section.',
+          );
+        }
+        if (started.length > 0) events.push(`(service ${service.serviceName}) has started ${started.length} tasks: ${started.map((t) => `(task ${t.id})`).join(' ')}.`);
+        if (started.length > 0) ops.push(checkOp(Kind.taskDefinition, taskDefinitionKey(defRead.value.family, defRead.value.revision), defRead));
+      }
+      for (const [arn, v] of bumped) {
+        const cur = state.instance(service.cluster, arn.slice(arn.lastIndexOf('/') + 1))!;
+        ops.push(putOp(Kind.containerInstance, instanceKey(service.cluster, v.value.id), v.value, cur));
+      }
+
+      const added: ServiceEventRecord[] = events.map((message, i) => ({ id: `${ids[63]!.slice(0, 8)}-${i}-${nowSec}`, createdAt: nowSec, message }));
+      next.events = withEvents(service.events, added);
+      if (JSON.stringify(next) !== JSON.stringify(service)) ops.push(putOp(Kind.service, key, next, read));
+      else if (ops.length > 0) ops.push(checkOp(Kind.service, key, read));
+      const more = plan.start > start || plan.rollbackTo !== undefined;
+      return { ops, result: { wakeAtSec: more ? nowSec : plan.wakeAtSec, steady: plan.steady && !more } };
+    });
+    if (outcome.wakeAtSec !== undefined) this.#wakeAt.set(key, outcome.wakeAtSec);
+    else if (outcome.steady) this.#wakeAt.set(key, Number.POSITIVE_INFINITY);
+    else this.#wakeAt.delete(key);
+    if (outcome.wakeAtSec !== undefined && outcome.wakeAtSec <= nowSec) this.#mark(key);
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * The service scheduler's decision, as a pure function: (service, its tasks, where they run, now) → what to do —
+ * how many tasks to start for the PRIMARY deployment, which tasks to stop and why, the deployments array as it
+ * should read, and the events to record. The controller (controller.ts) applies it and runs it again on every
+ * relevant change and on a timer; running it twice on the same state decides the same thing (level-triggered).
+ *
+ * REPLICA rules (ECS-SEMANTICS.md §3.4–3.6):
+ *  - Tasks that must go — those of older deployments, those on instances no longer ACTIVE (DRAINING, deregistered,
+ *    lost), and unhealthy ones past the grace period — are *leaving*: they are replaced first, within maximumPercent
+ *    (running + pending ≤ ⌊desired × max%⌋), and stopped only while ⌈desired × min%⌉ healthy tasks remain. A
+ *    leaving task that is not healthy (still pending, or failing its checks) may go at any time; pending tasks on a
+ *    draining instance go at once.
+ *  - PRIMARY tasks beyond desiredCount are stopped (scale in; the controller picks which by the placement strategy
+ *    in reverse).
+ *  - Healthy: RUNNING, and HEALTHY when an essential container has a health check; with no health check, RUNNING for
+ *    at least `settleSec`.
+ *  - Tasks that stop without ever reaching RUNNING throttle further starts: after 3 in a row, 5 s, then doubling, up
+ *    to 15 minutes; a new deployment starts afresh.
+ *  - The circuit breaker (when enabled) fails the PRIMARY deployment once as many of its tasks failed as the
+ *    threshold (⌈desired / 2⌉ clamped to 10–200; a task that became healthy resets the count), and with rollback
+ *    asks for a new deployment of the last COMPLETED task definition.
+ */
+import type { DeploymentRecord, ServiceRecord } from '../domain/service.js';
+import type { TaskRecord } from '../domain/task.js';
+
+export interface SchedulerInput {
+  readonly service: ServiceRecord;
+  /** Every task of the service the store still holds (stopped ones included: failures are counted from them). */
+  readonly tasks: readonly TaskRecord[];
+  /** Status of a container instance by ARN (undefined: gone); only ACTIVE instances keep their service tasks. */
+  readonly instanceStatus: (containerInstanceArn: string) => string | undefined;
+  readonly nowSec: number;
+  /** Seconds a RUNNING task without health checks takes to count as healthy. */
+  readonly settleSec: number;
+}
+
+export interface TaskToStop {
+  readonly task: TaskRecord;
+  readonly reason: string;
+}
+
+export interface SchedulerPlan {
+  /** Tasks to place for the PRIMARY deployment. */
+  readonly start: number;
+  /** Tasks to stop, with the reason recorded on each. */
+  readonly stop: readonly TaskToStop[];
+  /** PRIMARY tasks beyond desiredCount: the controller picks which (placement strategy in reverse). */
+  readonly scaleIn: number;
+  /** The candidates for `scaleIn`. */
+  readonly scaleInFrom: readonly TaskRecord[];
+  readonly deployments: readonly DeploymentRecord[];
+  readonly events: readonly string[];
+  /** Roll back to this task definition in a new deployment (circuit breaker). */
+  readonly rollbackTo?: string;
+  /** Nothing left to do until something changes. */
+  readonly steady: boolean;
+  /** Run again at this time (epoch seconds) even if nothing changes: throttling, settling. */
+  readonly wakeAtSec?: number;
+  /** A DRAINING service with nothing left running: it becomes INACTIVE. */
+  readonly drained: boolean;
+  /** The last COMPLETED task definition, when this pass completed the rollout. */
+  readonly completedTaskDefinition?: string;
+}
+
+const THROTTLE_FREE_FAILURES = 3;
+const THROTTLE_BASE_SEC = 5;
+const THROTTLE_MAX_SEC = 15 * 60;
+
+export function isLive(t: TaskRecord): boolean {
+  return t.desiredStatus !== 'STOPPED' && t.lastStatus !== 'STOPPED';
+}
+
+/** Whether any essential container of the task has a health check. */
+function checked(t: TaskRecord): boolean {
+  return t.containers.some((c) => c.essential && c.hasHealthCheck === true);
+}
+
+export function isHealthy(t: TaskRecord, nowSec: number, settleSec: number): boolean {
+  if (!isLive(t) || t.lastStatus !== 'RUNNING') return false;
+  if (checked(t)) return t.healthStatus === 'HEALTHY';
+  return nowSec - (t.startedAt ?? nowSec) >= settleSec;
+}
+
+/** RUNNING with a failing health check after the grace period: to be replaced. */
+function isUnhealthy(t: TaskRecord, service: ServiceRecord, nowSec: number): boolean {
+  return isLive(t) && t.lastStatus === 'RUNNING' && checked(t) && t.healthStatus === 'UNHEALTHY' && nowSec - (t.startedAt ?? nowSec) >= service.healthCheckGracePeriodSeconds;
+}
+
+/** A task that ended badly: it never started, or its essential container exited or failed its checks. */
+function failed(t: TaskRecord): boolean {
+  return t.lastStatus === 'STOPPED' && (t.stopCode === 'TaskFailedToStart' || t.stopCode === 'EssentialContainerExited');
+}
+
+const label = (s: ServiceRecord) => `(service ${s.serviceName})`;
+const taskId = (t: TaskRecord) => t.taskArn.slice(t.taskArn.lastIndexOf('/') + 1);
+
+export function circuitBreakerThreshold(desiredCount: number): number {
+  return Math.min(200, Math.max(10, Math.ceil(desiredCount * 0.5)));
+}
+
+export function decide(input: SchedulerInput): SchedulerPlan {
+  const { service, nowSec, settleSec } = input;
+  const events: string[] = [];
+  const primary = service.deployments[0]!;
+  const live = input.tasks.filter(isLive);
+  const onGoodInstance = (t: TaskRecord) => t.containerInstanceArn !== undefined && input.instanceStatus(t.containerInstanceArn) === 'ACTIVE';
+
+  if (service.status === 'DRAINING') {
+    const stop = live.filter((t) => t.desiredStatus !== 'STOPPED').map((task) => ({ task, reason: `The service ${service.serviceName} is being deleted.` }));
+    return { start: 0, stop, scaleIn: 0, scaleInFrom: [], deployments: service.deployments, events, steady: live.length === 0, drained: live.length === 0 };
+  }
+
+  const D = service.desiredCount;
+  const maxTotal = Math.floor((D * service.deploymentConfiguration.maximumPercent) / 100);
+  const minHealthy = Math.ceil((D * service.deploymentConfiguration.minimumHealthyPercent) / 100);
+
+  const keep: TaskRecord[] = [];
+  const leaving: { task: TaskRecord; why: string }[] = [];
+  for (const t of live) {
+    if (t.startedBy !== primary.id) leaving.push({ task: t, why: `Scaling activity initiated by (deployment ${primary.id})` });
+    else if (!onGoodInstance(t)) leaving.push({ task: t, why: `The container instance ${t.containerInstanceArn ?? ''} is no longer ACTIVE (draining or lost).` });
+    else if (isUnhealthy(t, service, nowSec)) leaving.push({ task: t, why: 'Task failed container health checks' });
+    else keep.push(t);
+  }
+
+  // The circuit breaker and start throttling look at the PRIMARY deployment's own history.
+  const mine = input.tasks.filter((t) => t.startedBy === primary.id);
+  let deployments = service.deployments.map((d) => ({ ...d }));
+  let rollbackTo: string | undefined;
+  const breaker = service.deploymentConfiguration.deploymentCircuitBreaker;
+  if (breaker.enable && primary.rolloutState === 'IN_PROGRESS') {
+    // resetOnHealthyTask (ECS's default): failures before the latest task that is healthy now do not count.
+    const lastHealthy = Math.max(0, ...mine.filter((t) => isHealthy(t, nowSec, settleSec)).map((t) => t.startedAt ?? 0));
+    const failures = mine.filter((t) => failed(t) && (t.stoppedAt ?? 0) >= lastHealthy).length;
+    if (failures >= circuitBreakerThreshold(D)) {
+      const reason = 'ECS deployment circuit breaker: tasks failed to start.';
+      deployments[0] = { ...deployments[0]!, rolloutState: 'FAILED', rolloutStateReason: reason, updatedAt: nowSec };
+      events.push(`${label(service)} (deployment ${primary.id}) deployment failed: tasks failed to start.`);
+      if (breaker.rollback && service.lastCompletedTaskDefinition !== undefined && service.lastCompletedTaskDefinition !== primary.taskDefinition) {
+        rollbackTo = service.lastCompletedTaskDefinition;
+        events.push(`${label(service)} (deployment ${primary.id}) deployment failed: rolling back to ${service.lastCompletedTaskDefinition}.`);
+      }
+    }
+  }
+  // A failed deployment starts nothing more (with rollback, the controller makes the rollback deployment PRIMARY).
+  const primaryFailed = deployments[0]!.rolloutState === 'FAILED';
+
+  // Start throttling: tasks that stopped without ever running, in a row, most recent last.
+  let wakeAtSec: number | undefined;
+  let throttled = false;
+  const lastStart = Math.max(0, ...mine.map((t) => t.startedAt ?? 0));
+  const neverRan = mine.filter((t) => t.lastStatus === 'STOPPED' && t.startedAt === undefined && t.stopCode === 'TaskFailedToStart' && (t.stoppedAt ?? 0) >= lastStart);
+  if (neverRan.length >= THROTTLE_FREE_FAILURES) {
+    const delay = Math.min(THROTTLE_MAX_SEC, THROTTLE_BASE_SEC * 2 ** (neverRan.length - THROTTLE_FREE_FAILURES));
+    const last = Math.max(...neverRan.map((t) => t.stoppedAt ?? 0));
+    if (nowSec < last + delay) {
+      throttled = true;
+      wakeAtSec = last + delay;
+      events.push(`${label(service)} is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.`);
+    }
+  }
+
+  // Scale in: PRIMARY tasks beyond the desired count (not yet healthy ones first is the controller's choice).
+  const scaleIn = Math.max(0, keep.length - D);
+
+  // Start within maximumPercent.
+  const need = Math.max(0, D - keep.length);
+  const room = Math.max(0, maxTotal - live.length);
+  const start = primaryFailed || throttled ? 0 : Math.min(need, room);
+
+  // Stop leaving tasks within minimumHealthyPercent; ones not counted healthy may go at any time.
+  const healthy = live.filter((t) => isHealthy(t, nowSec, settleSec)).length;
+  let budget = healthy - minHealthy;
+  const stop: TaskToStop[] = [];
+  const ordered = [...leaving].sort((a, b) => Number(isHealthy(a.task, nowSec, settleSec)) - Number(isHealthy(b.task, nowSec, settleSec)));
+  for (const l of ordered) {
+    if (l.task.desiredStatus === 'STOPPED') continue;
+    const counts = isHealthy(l.task, nowSec, settleSec);
+    // Leaving tasks beyond what the new ones still need keep the service at strength until replacements run.
+    if (counts) {
+      if (budget <= 0) continue;
+      budget--;
+    }
+    stop.push({ task: l.task, reason: l.why });
+  }
+
+  const leavingLeft = leaving.length - stop.length;
+  if (need > 0 && start === 0 && stop.length === 0 && leavingLeft > 0 && !primaryFailed && !throttled && live.every((t) => t.lastStatus === 'RUNNING')) {
+    events.push(
+      `${label(service)} was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.`,
+    );
+  }
+  // Settling: a RUNNING task becomes healthy after settleSec without any other change.
+  const settling = live.filter((t) => t.lastStatus === 'RUNNING' && !checked(t) && !isHealthy(t, nowSec, settleSec));
+  if (settling.length > 0) {
+    const at = Math.min(...settling.map((t) => (t.startedAt ?? nowSec) + settleSec));
+    wakeAtSec = wakeAtSec === undefined ? at : Math.min(wakeAtSec, at);
+  }
+
+  // Deployments: old ones leave the array once they have no task left; PRIMARY completes at full healthy strength.
+  // A deployment whose tasks are still stopping stays (ACTIVE) until they have stopped.
+  const stillLive = new Set(live.map((t) => t.startedBy));
+  deployments = deployments.filter((d, i) => i === 0 || stillLive.has(d.id));
+  let completedTaskDefinition: string | undefined;
+  const full = keep.length === D && keep.every((t) => isHealthy(t, nowSec, settleSec)) && leaving.length === 0 && scaleIn === 0;
+  if (full && deployments.length === 1 && deployments[0]!.rolloutState === 'IN_PROGRESS') {
+    deployments[0] = { ...deployments[0]!, rolloutState: 'COMPLETED', rolloutStateReason: 'ECS deployment ' + primary.id + ' completed.', updatedAt: nowSec };
+    completedTaskDefinition = primary.taskDefinition;
+    events.push(`${label(service)} (deployment ${primary.id}) deployment completed.`);
+  }
+  const steady = full && deployments.length === 1 && start === 0 && stop.length === 0;
+  if (steady) events.push(`${label(service)} has reached a steady state.`);
+  if (stop.length > 0) {
+    const running = stop.filter((s) => s.task.lastStatus === 'RUNNING');
+    if (running.length > 0) events.push(`${label(service)} has stopped ${running.length} running tasks: ${running.map((s) => `(task ${taskId(s.task)})`).join(' ')}.`);
+  }
+  return {
+    start,
+    stop,
+    scaleIn,
+    scaleInFrom: keep,
+    deployments,
+    events,
+    ...(rollbackTo !== undefined ? { rollbackTo } : {}),
+    steady,
+    ...(wakeAtSec !== undefined ? { wakeAtSec } : {}),
+    drained: false,
+    ...(completedTaskDefinition !== undefined ? { completedTaskDefinition } : {}),
+  };
+}
