@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- section…]`: Gantry's benchmarks. Every figure is printed beside a baseline measured
- * in the same run, as a ratio, because these machines are noisy. Sections: api, startup, fleet, placement, placement-api, registry
+ * in the same run, as a ratio, because these machines are noisy. Sections: api, startup, fleet, placement, placement-api, services, registry
  * (all by default). Each prints one table, with units, and the command that reproduces it.
  */
 import { apiBench } from './api-bench.js';
@@ -8,9 +8,10 @@ import { fleetBench } from './fleet-bench.js';
 import { placementApiBench } from './placement-api-bench.js';
 import { placementBench } from './placement-bench.js';
 import { registryBench } from './registry-bench.js';
+import { servicesBench } from './services-bench.js';
 import { startupBench } from './startup-bench.js';
 
-const SECTIONS = ['api', 'startup', 'fleet', 'placement', 'placement-api', 'registry'] as const;
+const SECTIONS = ['api', 'startup', 'fleet', 'placement', 'placement-api', 'services', 'registry'] as const;
 const sections = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = sections.filter((s) => !(SECTIONS as readonly string[]).includes(s));
 const want = (name: (typeof SECTIONS)[number]) => sections.length === 0 || sections.includes(name);
@@ -80,6 +81,7 @@ async function main(): Promise<void> {
 
   if (want('placement')) await placementSection();
   if (want('placement-api')) await placementApiSection();
+  if (want('services')) await servicesSection();
 
   if (want('registry')) await registrySection();
 
@@ -194,6 +196,25 @@ async function placementApiSection(): Promise<void> {
       'Each RunTask answers only once its tasks are committed (fsync); the hollow agents then run and report every task, which the server also commits.',
       "The in-process decision rates and the reference's are in the 'placement' section of the same run.",
     ],
+  );
+}
+
+async function servicesSection(): Promise<void> {
+  const instances = Number(process.env['GANTRY_BENCH_SERVICES_INSTANCES'] ?? '5000');
+  const services = Number(process.env['GANTRY_BENCH_SERVICES'] ?? '100');
+  const tasksPerService = Number(process.env['GANTRY_BENCH_SERVICES_TASKS'] ?? '1000');
+  const r = await servicesBench({ instances, services, tasksPerService, timeoutMs: 900_000 }, log);
+  table(
+    `Services at scale — ${r.services} services × ${tasksPerService} tasks on ${r.instances} hollow instances (separate process), one server process`,
+    'node dist/bench/main.js services   (GANTRY_BENCH_SERVICES_INSTANCES, GANTRY_BENCH_SERVICES, GANTRY_BENCH_SERVICES_TASKS)',
+    ['measure', 'value', 'target'],
+    [
+      [`${r.tasks} tasks steady (create → every service steady)`, `${r.steadySeconds.toFixed(1)} s`, '≤ 30 s for 100,000'],
+      ['all services rolled to a new revision (min 50 %, max 200 %)', `${r.rolloutSeconds.toFixed(1)} s`, '≤ 60 s'],
+      ['server CPU time over both phases', `${r.serverCpuSeconds.toFixed(1)} s`, ''],
+      ['server peak RSS', `${r.serverPeakRssMiB.toFixed(0)} MiB (idle with the fleet: ${r.serverIdleRssMiB.toFixed(0)} MiB)`, '≤ 1536 MiB'],
+    ],
+    ['Steady = one deployment of the expected revision with runningCount == desiredCount, polled with DescribeServices every 250 ms.'],
   );
 }
 
