@@ -11,6 +11,8 @@ import type { TaskRecord } from '../domain/task.js';
 import { registerInstance, registerTaskDefinition, report, setAgentConnected } from '../api/ecs/task-testing.js';
 import { createTestEcs } from '../api/ecs/testing.js';
 import type { TestEcs } from '../api/ecs/testing.js';
+import { stopTask } from '../domain/task-lifecycle.js';
+import { putOp } from '../state/catalog.js';
 import { epochSeconds } from '../util/clock.js';
 import { createLogger } from '../util/log.js';
 import { ServiceController } from './controller.js';
@@ -140,6 +142,55 @@ describe('service controller', () => {
     assert.match(s.taskDefinition, /web:1$/, 'rolled back to the last completed revision');
     assert.equal(live().length, 3);
     assert.ok(live().every((t) => t.taskDefinitionArn.endsWith('web:1')));
+  });
+
+  it('runs a DAEMON task on every ACTIVE instance that satisfies its constraints, following instances as they come and go', async () => {
+    await ecs.call('CreateService', {
+      cluster: 'c1',
+      serviceName: 'web',
+      taskDefinition: 'web:1',
+      schedulingStrategy: 'DAEMON',
+      placementConstraints: [{ type: 'memberOf', expression: 'attribute:ecs.availability-zone != us-west-2c' }],
+    });
+    await converge();
+    assert.equal(live().length, 4);
+    assert.ok(live().every((t) => t.availabilityZone !== 'us-west-2c'));
+    assert.equal((await describe1()).desiredCount, 4);
+    // A new instance gets one; a drained one loses its.
+    const added = await registerInstance(ecs, 'c1', { az: 'us-west-2a' });
+    await setAgentConnected(ecs, 'c1', added.containerInstanceArn, true);
+    await converge();
+    assert.ok(live().some((t) => t.containerInstanceArn === added.containerInstanceArn));
+    await ecs.call('UpdateContainerInstancesState', { cluster: 'c1', containerInstances: [instances[0]], status: 'DRAINING' });
+    await converge();
+    assert.equal(live().length, 4);
+    assert.ok(!live().some((t) => t.containerInstanceArn === instances[0]));
+    // A new revision replaces each instance's task in place (max 100 %, min 0 %).
+    await ecs.call('UpdateService', { cluster: 'c1', service: 'web', taskDefinition: 'web:2' });
+    await converge();
+    assert.equal(live().length, 4);
+    assert.ok(live().every((t) => t.taskDefinitionArn.endsWith('web:2')));
+    assert.equal((await ecs.fail('UpdateService', { cluster: 'c1', service: 'web', desiredCount: 3 })).code, 'InvalidParameterException');
+  });
+
+  it('replaces the tasks of a lost instance elsewhere', async () => {
+    await ecs.call('CreateService', { cluster: 'c1', serviceName: 'web', taskDefinition: 'web:1', desiredCount: 6 });
+    await converge();
+    const lost = live()[0]!.containerInstanceArn!;
+    // What the instance monitor does when an agent stays away: disconnected, its tasks stopped (InfrastructureHealth).
+    await setAgentConnected(ecs, 'c1', lost, false);
+    const { state } = ecs.deps;
+    await state.catalog.transact(() => {
+      const ops = [];
+      for (const t of live().filter((x) => x.containerInstanceArn === lost)) {
+        const cur = state.task('c1', t.id)!;
+        ops.push(putOp(Kind.task, `c1/${t.id}`, stopTask(cur.value, 'InfrastructureHealth', 'lost', 100, { immediately: true })!, cur));
+      }
+      return { ops, result: undefined };
+    });
+    await converge();
+    assert.equal(live().length, 6);
+    assert.ok(!live().some((t) => t.containerInstanceArn === lost));
   });
 
   it('moves tasks off a draining instance, and DeleteService drains the service to INACTIVE', async () => {

@@ -25,7 +25,14 @@ import { tasksOfService } from '../api/ecs/services.js';
 import { launchDefinition, newTaskRecord, prepareLaunch } from '../api/ecs/task-launch.js';
 import type { Launch } from '../api/ecs/task-launch.js';
 import { parseTaskDefinitionRef } from '../api/ecs/task-definitions.js';
+import { constraintFilter } from '../placement/constraints.js';
+import type { TaskDefinitionPlacementConstraint } from '@aws-sdk/client-ecs';
 import { decide } from './scheduler.js';
+
+function taskDefinitionKeyOf(arns: Arns, arn: string): string {
+  const ref = parseTaskDefinitionRef(arns, arn);
+  return taskDefinitionKey(ref.family, ref.revision ?? 0);
+}
 
 export interface ServiceControllerDeps {
   readonly state: EcsState;
@@ -67,7 +74,13 @@ export class ServiceController {
         const before = c.before as ContainerInstanceRecord | undefined;
         const after = c.after as ContainerInstanceRecord | undefined;
         // Only what changes where service tasks may run: status, connection, resources (not version bumps).
-        if (cluster !== undefined && (before?.status !== after?.status || before?.agentConnected !== after?.agentConnected || before === undefined || after === undefined)) {
+        const changed =
+          before === undefined ||
+          after === undefined ||
+          before.status !== after.status ||
+          before.agentConnected !== after.agentConnected ||
+          (before.attributes !== after.attributes && JSON.stringify(before.attributes) !== JSON.stringify(after.attributes));
+        if (cluster !== undefined && changed) {
           for (const key of state.servicesByCluster.keys(cluster)) this.#mark(key);
         }
       }
@@ -87,6 +100,21 @@ export class ServiceController {
   /** Resolves once every service marked so far has been reconciled (tests, benches). */
   async settled(): Promise<void> {
     while (this.#running || this.#dirty.size > 0) await this.#idle;
+  }
+
+  /** The ACTIVE instances of the cluster that satisfy a DAEMON service's memberOf constraints (its own and its definition's). */
+  #daemonInstances(service: ServiceRecord): string[] {
+    const { state, arns } = this.#deps;
+    const def = state.catalog.get<{ placementConstraints?: TaskDefinitionPlacementConstraint[] }>(Kind.taskDefinition, taskDefinitionKeyOf(arns, service.taskDefinition));
+    const constraints = combineConstraints(def?.value.placementConstraints, parseConstraints(service.placementConstraints)).filter((c) => c.type === 'memberOf');
+    const filters = constraints.map((c) => constraintFilter(c, serviceGroup(service.serviceName)));
+    const demand = { cpu: 0, memory: 0, portsTcp: [], portsUdp: [], gpus: 0, requiresAttributes: [] };
+    const out: string[] = [];
+    for (const candidate of state.placement.cluster(service.cluster).candidates()) {
+      if (candidate.status !== 'ACTIVE') continue;
+      if (filters.every((f) => f.check(candidate, demand) === undefined)) out.push(candidate.containerInstanceArn);
+    }
+    return out;
   }
 
   #tick(): void {
@@ -137,10 +165,12 @@ export class ServiceController {
         const i = state.instance(service.cluster, arn.slice(arn.lastIndexOf('/') + 1))?.value;
         return i?.status;
       };
-      const plan = decide({ service, tasks, instanceStatus, nowSec, settleSec });
+      const daemonInstances = service.schedulingStrategy === 'DAEMON' ? this.#daemonInstances(service) : undefined;
+      const plan = decide({ service, tasks, instanceStatus, nowSec, settleSec, ...(daemonInstances ? { daemonInstances } : {}) });
       const ops: WriteOp[] = [];
       const events: string[] = [...plan.events];
-      let next: ServiceRecord = { ...service, deployments: [...plan.deployments] };
+      const next: ServiceRecord = { ...service, deployments: [...plan.deployments] };
+      if (daemonInstances !== undefined && service.status === 'ACTIVE') next.desiredCount = daemonInstances.length;
       if (plan.completedTaskDefinition !== undefined) next.lastCompletedTaskDefinition = plan.completedTaskDefinition;
       if (plan.drained) next.status = 'INACTIVE';
       if (plan.rollbackTo !== undefined) {
@@ -177,9 +207,10 @@ export class ServiceController {
         bump(service.cluster, stopped.containerInstanceArn);
       }
 
-      // Starts, placed like RunTask's tasks.
+      // Starts, placed like RunTask's tasks (DAEMON: on the instances the plan names).
+      const startOn = (plan.startOn ?? []).slice(0, ids.length);
       const start = plan.rollbackTo === undefined ? Math.min(plan.start, MAX_START_PER_PASS, ids.length) : 0;
-      if (start > 0) {
+      if (start > 0 || startOn.length > 0) {
         const primary = next.deployments[0]!;
         const defRead = launchDefinition(state, parseTaskDefinitionRef(arns, primary.taskDefinition));
         const launch: Launch = {
@@ -197,7 +228,12 @@ export class ServiceController {
         const strategy = parseStrategy(service.placementStrategy, SERVICE_DEFAULT_STRATEGY);
         const constraints = combineConstraints(defRead.value.placementConstraints, parseConstraints(service.placementConstraints));
         const engine = state.placement.cluster(service.cluster);
-        const attempts = engine.size === 0 ? [] : engine.place({ demand: prepared.demand, count: start, group: prepared.group, strategy, constraints }, seededRng(seed));
+        const attempts =
+          engine.size === 0
+            ? []
+            : startOn.length > 0
+              ? engine.placeOn(startOn, prepared.demand, prepared.group)
+              : engine.place({ demand: prepared.demand, count: start, group: prepared.group, strategy, constraints }, seededRng(seed));
         const started: TaskRecord[] = [];
         attempts.forEach((a, n) => {
           if (!a.placement) return;
@@ -232,7 +268,7 @@ export class ServiceController {
       next.events = withEvents(service.events, added);
       if (JSON.stringify(next) !== JSON.stringify(service)) ops.push(putOp(Kind.service, key, next, read));
       else if (ops.length > 0) ops.push(checkOp(Kind.service, key, read));
-      const more = plan.start > start || plan.rollbackTo !== undefined;
+      const more = plan.start > start || (plan.startOn?.length ?? 0) > startOn.length || plan.rollbackTo !== undefined;
       return { ops, result: { wakeAtSec: more ? nowSec : plan.wakeAtSec, steady: plan.steady && !more } };
     });
     if (outcome.wakeAtSec !== undefined) this.#wakeAt.set(key, outcome.wakeAtSec);

@@ -32,6 +32,8 @@ export interface SchedulerInput {
   readonly nowSec: number;
   /** Seconds a RUNNING task without health checks takes to count as healthy. */
   readonly settleSec: number;
+  /** DAEMON services: the ACTIVE instances that satisfy the service's constraints (one task each). */
+  readonly daemonInstances?: readonly string[];
 }
 
 export interface TaskToStop {
@@ -42,6 +44,8 @@ export interface TaskToStop {
 export interface SchedulerPlan {
   /** Tasks to place for the PRIMARY deployment. */
   readonly start: number;
+  /** DAEMON services: the instances to start the PRIMARY deployment's task on (instead of `start`). */
+  readonly startOn?: readonly string[];
   /** Tasks to stop, with the reason recorded on each. */
   readonly stop: readonly TaskToStop[];
   /** PRIMARY tasks beyond desiredCount: the controller picks which (placement strategy in reverse). */
@@ -109,6 +113,8 @@ export function decide(input: SchedulerInput): SchedulerPlan {
     const stop = live.filter((t) => t.desiredStatus !== 'STOPPED').map((task) => ({ task, reason: `The service ${service.serviceName} is being deleted.` }));
     return { start: 0, stop, scaleIn: 0, scaleInFrom: [], deployments: service.deployments, events, steady: live.length === 0, drained: live.length === 0 };
   }
+
+  if (service.schedulingStrategy === 'DAEMON') return decideDaemon(input, live);
 
   const D = service.desiredCount;
   const maxTotal = Math.floor((D * service.deploymentConfiguration.maximumPercent) / 100);
@@ -224,6 +230,90 @@ export function decide(input: SchedulerInput): SchedulerPlan {
     ...(rollbackTo !== undefined ? { rollbackTo } : {}),
     steady,
     ...(wakeAtSec !== undefined ? { wakeAtSec } : {}),
+    drained: false,
+    ...(completedTaskDefinition !== undefined ? { completedTaskDefinition } : {}),
+  };
+}
+
+/**
+ * DAEMON: one PRIMARY task on every ACTIVE instance that satisfies the constraints. Tasks on other instances, and
+ * tasks of older deployments, go; an instance whose old task is still there gets its new one once that has stopped
+ * when maximumPercent (default 100) leaves no room, and old tasks are stopped as far as minimumHealthyPercent
+ * (default 0) allows.
+ */
+function decideDaemon(input: SchedulerInput, live: readonly TaskRecord[]): SchedulerPlan {
+  const { service, nowSec, settleSec } = input;
+  const events: string[] = [];
+  const primary = service.deployments[0]!;
+  const wanted = new Set(input.daemonInstances ?? []);
+  const D = wanted.size;
+  const maxTotal = Math.floor((D * service.deploymentConfiguration.maximumPercent) / 100);
+  const minHealthy = Math.ceil((D * service.deploymentConfiguration.minimumHealthyPercent) / 100);
+  const byInstance = new Map<string, TaskRecord[]>();
+  for (const t of live) {
+    const arn = t.containerInstanceArn ?? '';
+    let list = byInstance.get(arn);
+    if (!list) byInstance.set(arn, (list = []));
+    list.push(t);
+  }
+  const stop: TaskToStop[] = [];
+  let healthy = live.filter((t) => isHealthy(t, nowSec, settleSec)).length;
+  let total = live.length;
+  const startOn: string[] = [];
+  // Tasks on instances that no longer want one go at once (there is nothing to keep at strength there).
+  for (const [arn, tasks] of byInstance) {
+    if (wanted.has(arn)) continue;
+    for (const t of tasks) if (t.desiredStatus !== 'STOPPED') stop.push({ task: t, reason: `The container instance ${arn} no longer runs this daemon (not ACTIVE, or outside its placement constraints).` });
+  }
+  for (const arn of [...wanted].sort()) {
+    const here = byInstance.get(arn) ?? [];
+    const mine = here.filter((t) => t.startedBy === primary.id);
+    const old = here.filter((t) => t.startedBy !== primary.id && t.desiredStatus !== 'STOPPED');
+    if (mine.length === 0) {
+      if (total < maxTotal || (maxTotal === 0 && D === 0)) {
+        startOn.push(arn);
+        total++;
+      } else if (old.length > 0) {
+        const t = old[0]!;
+        const counts = isHealthy(t, nowSec, settleSec);
+        if (!counts || healthy - 1 >= minHealthy) {
+          stop.push({ task: t, reason: `Scaling activity initiated by (deployment ${primary.id})` });
+          if (counts) healthy--;
+        }
+      }
+    } else {
+      for (const t of [...mine.slice(1), ...old]) {
+        if (!isHealthy(t, nowSec, settleSec) || healthy - 1 >= minHealthy) {
+          if (isHealthy(t, nowSec, settleSec)) healthy--;
+          stop.push({ task: t, reason: `Scaling activity initiated by (deployment ${primary.id})` });
+        }
+      }
+    }
+  }
+  if (stop.length > 0) {
+    const running = stop.filter((x) => x.task.lastStatus === 'RUNNING');
+    if (running.length > 0) events.push(`(service ${service.serviceName}) has stopped ${running.length} running tasks: ${running.map((x) => `(task ${x.task.id})`).join(' ')}.`);
+  }
+  const stillLive = new Set(live.map((t) => t.startedBy));
+  const deployments = service.deployments.filter((d, i) => i === 0 || stillLive.has(d.id)).map((d) => ({ ...d }));
+  const mineAll = live.filter((t) => t.startedBy === primary.id);
+  const full = startOn.length === 0 && stop.length === 0 && mineAll.length === D && mineAll.every((t) => isHealthy(t, nowSec, settleSec)) && deployments.length === 1;
+  let completedTaskDefinition: string | undefined;
+  if (full && deployments[0]!.rolloutState === 'IN_PROGRESS') {
+    deployments[0] = { ...deployments[0]!, rolloutState: 'COMPLETED', rolloutStateReason: `ECS deployment ${primary.id} completed.`, updatedAt: nowSec };
+    completedTaskDefinition = primary.taskDefinition;
+    events.push(`(service ${service.serviceName}) (deployment ${primary.id}) deployment completed.`);
+  }
+  if (full) events.push(`(service ${service.serviceName}) has reached a steady state.`);
+  return {
+    start: 0,
+    startOn,
+    stop,
+    scaleIn: 0,
+    scaleInFrom: [],
+    deployments,
+    events,
+    steady: full,
     drained: false,
     ...(completedTaskDefinition !== undefined ? { completedTaskDefinition } : {}),
   };

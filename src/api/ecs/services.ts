@@ -49,11 +49,15 @@ export class ServiceOperations {
     }
     unsupported(input);
     const scheduling = input.schedulingStrategy ?? 'REPLICA';
-    if (scheduling === 'DAEMON') throw Ecs.unsupportedFeature('schedulingStrategy DAEMON is not supported by Gantry yet; use REPLICA.');
-    if (input.desiredCount === undefined) throw Ecs.invalidParameter('desiredCount is required for a service with schedulingStrategy REPLICA.');
-    checkDesired(input.desiredCount);
+    if (scheduling === 'DAEMON') {
+      if (input.desiredCount !== undefined) throw Ecs.invalidParameter('The daemon scheduling strategy does not support a desired count for services.');
+      if ((input.placementStrategy?.length ?? 0) > 0) throw Ecs.invalidParameter('The daemon scheduling strategy does not support placement strategies.');
+    } else {
+      if (input.desiredCount === undefined) throw Ecs.invalidParameter('desiredCount is required for a service with schedulingStrategy REPLICA.');
+      checkDesired(input.desiredCount);
+    }
     const definitionRef = parseTaskDefinitionRef(arns, input.taskDefinition ?? '');
-    const deploymentConfiguration = checkDeploymentConfiguration(input.deploymentConfiguration, undefined);
+    const deploymentConfiguration = checkDeploymentConfiguration(input.deploymentConfiguration, undefined, scheduling);
     parseStrategy(input.placementStrategy, SERVICE_DEFAULT_STRATEGY);
     parseConstraints(input.placementConstraints);
     const tags = validateTags(input.tags);
@@ -89,7 +93,7 @@ export class ServiceOperations {
         serviceArn: arns.service(cluster, name),
         clusterArn: arns.cluster(cluster),
         status: 'ACTIVE',
-        desiredCount: input.desiredCount!,
+        desiredCount: input.desiredCount ?? 0,
         launchType: 'EC2',
         taskDefinition: def.taskDefinitionArn,
         deploymentConfiguration,
@@ -97,7 +101,7 @@ export class ServiceOperations {
         placementConstraints: input.placementConstraints ?? [],
         placementStrategy: input.placementStrategy ?? [],
         healthCheckGracePeriodSeconds: grace,
-        schedulingStrategy: 'REPLICA',
+        schedulingStrategy: scheduling,
         deploymentController: { type: 'ECS' },
         tags,
         enableECSManagedTags: input.enableECSManagedTags === true,
@@ -173,8 +177,16 @@ export class ServiceOperations {
       if (!cur) throw Ecs.serviceNotFound('Service not found.');
       if (cur.value.status !== 'ACTIVE') throw Ecs.serviceNotActive('Service was not ACTIVE.');
       const next: ServiceRecord = { ...cur.value };
-      if (input.desiredCount !== undefined) next.desiredCount = input.desiredCount;
-      if (input.deploymentConfiguration !== undefined) next.deploymentConfiguration = checkDeploymentConfiguration(input.deploymentConfiguration, cur.value.deploymentConfiguration);
+      if (input.desiredCount !== undefined) {
+        if (cur.value.schedulingStrategy === 'DAEMON') throw Ecs.invalidParameter('The daemon scheduling strategy does not support a desired count for services.');
+        next.desiredCount = input.desiredCount;
+      }
+      if (input.deploymentConfiguration !== undefined) {
+        next.deploymentConfiguration = checkDeploymentConfiguration(input.deploymentConfiguration, cur.value.deploymentConfiguration, cur.value.schedulingStrategy);
+      }
+      if (cur.value.schedulingStrategy === 'DAEMON' && (input.placementStrategy?.length ?? 0) > 0) {
+        throw Ecs.invalidParameter('The daemon scheduling strategy does not support placement strategies.');
+      }
       // Omitted keeps the current placement; an empty list removes it [BC UpdateServiceRequest].
       if (input.placementStrategy !== undefined) next.placementStrategy = input.placementStrategy;
       if (input.placementConstraints !== undefined) next.placementConstraints = input.placementConstraints;
@@ -251,9 +263,15 @@ function checkGrace(n: number | undefined): number | undefined {
   return n;
 }
 
-function checkDeploymentConfiguration(c: DeploymentConfiguration | undefined, current: ServiceRecord['deploymentConfiguration'] | undefined): ServiceRecord['deploymentConfiguration'] {
-  const max = c?.maximumPercent ?? current?.maximumPercent ?? 200;
-  const min = c?.minimumHealthyPercent ?? current?.minimumHealthyPercent ?? 100;
+function checkDeploymentConfiguration(
+  c: DeploymentConfiguration | undefined,
+  current: ServiceRecord['deploymentConfiguration'] | undefined,
+  scheduling: string,
+): ServiceRecord['deploymentConfiguration'] {
+  // Defaults [BC DeploymentConfiguration]: REPLICA 200/100, DAEMON 100/0.
+  const daemon = scheduling === 'DAEMON';
+  const max = c?.maximumPercent ?? current?.maximumPercent ?? (daemon ? 100 : 200);
+  const min = c?.minimumHealthyPercent ?? current?.minimumHealthyPercent ?? (daemon ? 0 : 100);
   if (!Number.isInteger(min) || min < 0 || min > 100) throw Ecs.invalidParameter(`deploymentConfiguration.minimumHealthyPercent must be 0 to 100; got ${min}.`);
   if (!Number.isInteger(max) || max < 100) throw Ecs.invalidParameter(`deploymentConfiguration.maximumPercent must be at least 100; got ${max}.`);
   if (c?.strategy !== undefined && c.strategy !== 'ROLLING') throw Ecs.unsupportedFeature(`deployment strategy ${c.strategy} is not supported by Gantry yet; ROLLING is.`);
