@@ -173,6 +173,22 @@ describe('service controller', () => {
     assert.equal((await ecs.fail('UpdateService', { cluster: 'c1', service: 'web', desiredCount: 3 })).code, 'InvalidParameterException');
   });
 
+  it('rebalances over zones when a zone comes back', async () => {
+    await ecs.call('CreateService', { cluster: 'c1', serviceName: 'web', taskDefinition: 'web:1', desiredCount: 6 });
+    await converge();
+    const zoneC = instances.filter((_, i) => i % 3 === 2);
+    await ecs.call('UpdateContainerInstancesState', { cluster: 'c1', containerInstances: zoneC, status: 'DRAINING' });
+    await converge({ desired: 6, min: 100, max: 200 });
+    const byZone = () => live().map((t) => t.availabilityZone).sort().join(' ');
+    assert.equal(byZone(), 'us-west-2a us-west-2a us-west-2a us-west-2b us-west-2b us-west-2b');
+    await ecs.call('UpdateContainerInstancesState', { cluster: 'c1', containerInstances: zoneC, status: 'ACTIVE' });
+    await converge({ desired: 6, min: 100, max: 200 });
+    assert.equal(byZone(), 'us-west-2a us-west-2a us-west-2b us-west-2b us-west-2c us-west-2c');
+    const events = (await describe1()).events.map((e: { message: string }) => e.message);
+    assert.ok(events.some((m: string) => /is not AZ balanced with 3 tasks in us-west-2a, 3 tasks in us-west-2b, 0 tasks in us-west-2c/.test(m)), events.join('\n'));
+    assert.match(events[0], /has reached a steady state/);
+  });
+
   it('replaces the tasks of a lost instance elsewhere', async () => {
     await ecs.call('CreateService', { cluster: 'c1', serviceName: 'web', taskDefinition: 'web:1', desiredCount: 6 });
     await converge();

@@ -27,7 +27,7 @@ import type { Launch } from '../api/ecs/task-launch.js';
 import { parseTaskDefinitionRef } from '../api/ecs/task-definitions.js';
 import { constraintFilter } from '../placement/constraints.js';
 import type { TaskDefinitionPlacementConstraint } from '@aws-sdk/client-ecs';
-import { decide } from './scheduler.js';
+import { decide, isHealthy } from './scheduler.js';
 
 function taskDefinitionKeyOf(arns: Arns, arn: string): string {
   const ref = parseTaskDefinitionRef(arns, arn);
@@ -166,7 +166,9 @@ export class ServiceController {
         return i?.status;
       };
       const daemonInstances = service.schedulingStrategy === 'DAEMON' ? this.#daemonInstances(service) : undefined;
-      const plan = decide({ service, tasks, instanceStatus, nowSec, settleSec, ...(daemonInstances ? { daemonInstances } : {}) });
+      const zoneOf = (arn: string) => state.instance(service.cluster, arn.slice(arn.lastIndexOf('/') + 1))?.value.attributes.find((a) => a.name === 'ecs.availability-zone')?.value;
+      const zones = state.placement.cluster(service.cluster).activeZones();
+      const plan = decide({ service, tasks, instanceStatus, nowSec, settleSec, zoneOf, zones, ...(daemonInstances ? { daemonInstances } : {}) });
       const ops: WriteOp[] = [];
       const events: string[] = [...plan.events];
       const next: ServiceRecord = { ...service, deployments: [...plan.deployments] };
@@ -181,17 +183,20 @@ export class ServiceController {
         ];
       }
 
-      // Stops: the plan's, then scale-in chosen by the placement strategy in reverse (pending tasks first).
+      // Stops: the plan's, then scale-in chosen by the placement strategy in reverse (spread: from the zone and
+      // the instance with the most tasks). A healthy task goes only while minimumHealthyPercent allows.
       const toStop = [...plan.stop];
       if (plan.scaleIn > 0) {
         const rules = parseStrategy(service.placementStrategy, SERVICE_DEFAULT_STRATEGY);
-        const pending = plan.scaleInFrom.filter((t) => t.lastStatus !== 'RUNNING');
-        const chosen = pending.slice(0, plan.scaleIn);
-        if (chosen.length < plan.scaleIn) {
-          const running = plan.scaleInFrom.filter((t) => t.lastStatus === 'RUNNING');
-          chosen.push(...state.placement.cluster(service.cluster).selectForScaleIn(running, plan.scaleIn - chosen.length, rules, serviceGroup(service.serviceName), seededRng(seed)));
+        const chosen = state.placement.cluster(service.cluster).selectForScaleIn(plan.scaleInFrom, plan.scaleIn, rules, serviceGroup(service.serviceName), seededRng(seed));
+        let budget = plan.healthyBudget;
+        for (const task of chosen) {
+          if (isHealthy(task, nowSec, settleSec)) {
+            if (budget <= 0) continue;
+            budget--;
+          }
+          toStop.push({ task, reason: `Scaling activity initiated by (deployment ${service.deployments[0]!.id})` });
         }
-        for (const task of chosen) toStop.push({ task, reason: `Scaling activity initiated by (deployment ${service.deployments[0]!.id})` });
       }
       const bumped = new Map<string, Versioned<ContainerInstanceRecord>>();
       const bump = (cluster: string, arn: string | undefined) => {

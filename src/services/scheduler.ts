@@ -34,6 +34,9 @@ export interface SchedulerInput {
   readonly settleSec: number;
   /** DAEMON services: the ACTIVE instances that satisfy the service's constraints (one task each). */
   readonly daemonInstances?: readonly string[];
+  /** Zone of a container instance (its ecs.availability-zone), and the zones that have ACTIVE connected instances. */
+  readonly zoneOf?: (containerInstanceArn: string) => string | undefined;
+  readonly zones?: readonly string[];
 }
 
 export interface TaskToStop {
@@ -52,6 +55,8 @@ export interface SchedulerPlan {
   readonly scaleIn: number;
   /** The candidates for `scaleIn`. */
   readonly scaleInFrom: readonly TaskRecord[];
+  /** How many more healthy tasks may be stopped (scale-in included) without going below minimumHealthyPercent. */
+  readonly healthyBudget: number;
   readonly deployments: readonly DeploymentRecord[];
   readonly events: readonly string[];
   /** Roll back to this task definition in a new deployment (circuit breaker). */
@@ -111,7 +116,7 @@ export function decide(input: SchedulerInput): SchedulerPlan {
 
   if (service.status === 'DRAINING') {
     const stop = live.filter((t) => t.desiredStatus !== 'STOPPED').map((task) => ({ task, reason: `The service ${service.serviceName} is being deleted.` }));
-    return { start: 0, stop, scaleIn: 0, scaleInFrom: [], deployments: service.deployments, events, steady: live.length === 0, drained: live.length === 0 };
+    return { start: 0, stop, scaleIn: 0, scaleInFrom: [], healthyBudget: 0, deployments: service.deployments, events, steady: live.length === 0, drained: live.length === 0 };
   }
 
   if (service.schedulingStrategy === 'DAEMON') return decideDaemon(input, live);
@@ -172,7 +177,34 @@ export function decide(input: SchedulerInput): SchedulerPlan {
   // Start within maximumPercent.
   const need = Math.max(0, D - keep.length);
   const room = Math.max(0, maxTotal - live.length);
-  const start = primaryFailed || throttled ? 0 : Math.min(need, room);
+  let start = primaryFailed || throttled ? 0 : Math.min(need, room);
+
+  // AZ rebalancing: at full strength, a zone with 2+ tasks more than another gets one task started where there are
+  // fewest (spread places it there), and the surplus is then scaled in from the fullest zone.
+  const rebalancing =
+    service.availabilityZoneRebalancing === 'ENABLED' &&
+    !service.placementStrategy.some((r) => r.type === 'binpack') &&
+    leaving.length === 0 &&
+    keep.length === D &&
+    D > 0 &&
+    room > 0 &&
+    keep.every((t) => isHealthy(t, nowSec, settleSec)) &&
+    input.zoneOf !== undefined &&
+    (input.zones?.length ?? 0) > 1;
+  if (rebalancing) {
+    const perZone = new Map<string, number>((input.zones ?? []).map((z) => [z, 0]));
+    for (const t of keep) {
+      const z = input.zoneOf!(t.containerInstanceArn ?? '');
+      if (z !== undefined && perZone.has(z)) perZone.set(z, perZone.get(z)! + 1);
+    }
+    const counts = [...perZone.values()];
+    if (Math.max(...counts) - Math.min(...counts) > 1) {
+      start = 1;
+      events.push(
+        `${label(service)} is not AZ balanced with ${[...perZone].sort().map(([z, n]) => `${n} tasks in ${z}`).join(', ')}. Started rebalancing (SERVICE_REBALANCING_STARTED).`,
+      );
+    }
+  }
 
   // Stop leaving tasks within minimumHealthyPercent; ones not counted healthy may go at any time.
   const healthy = live.filter((t) => isHealthy(t, nowSec, settleSec)).length;
@@ -190,6 +222,7 @@ export function decide(input: SchedulerInput): SchedulerPlan {
     stop.push({ task: l.task, reason: l.why });
   }
 
+  const healthyBudget = Math.max(0, budget);
   const leavingLeft = leaving.length - stop.length;
   if (need > 0 && start === 0 && stop.length === 0 && leavingLeft > 0 && !primaryFailed && !throttled && live.every((t) => t.lastStatus === 'RUNNING')) {
     events.push(
@@ -215,6 +248,9 @@ export function decide(input: SchedulerInput): SchedulerPlan {
     events.push(`${label(service)} (deployment ${primary.id}) deployment completed.`);
   }
   const steady = full && deployments.length === 1 && start === 0 && stop.length === 0;
+  if (steady && service.events[0]?.message.includes('SERVICE_REBALANCING_STARTED') === true) {
+    events.push(`${label(service)} is AZ balanced (SERVICE_REBALANCING_COMPLETED).`);
+  }
   if (steady) events.push(`${label(service)} has reached a steady state.`);
   if (stop.length > 0) {
     const running = stop.filter((s) => s.task.lastStatus === 'RUNNING');
@@ -225,6 +261,7 @@ export function decide(input: SchedulerInput): SchedulerPlan {
     stop,
     scaleIn,
     scaleInFrom: keep,
+    healthyBudget,
     deployments,
     events,
     ...(rollbackTo !== undefined ? { rollbackTo } : {}),
@@ -311,6 +348,7 @@ function decideDaemon(input: SchedulerInput, live: readonly TaskRecord[]): Sched
     stop,
     scaleIn: 0,
     scaleInFrom: [],
+    healthyBudget: 0,
     deployments,
     events,
     steady: full,

@@ -110,6 +110,7 @@ export class ClusterIndex {
   readonly #requires = new Map<string, Cached<Uint8Array>>();
   readonly #attributeIds = new Map<string, Cached<{ ids: Int32Array; size: number }>>();
   readonly #bases = new Map<string, Cached<Int32Array>>();
+  readonly #zones = new Map<string, Cached<readonly string[]>>();
 
   /** Instances that can be considered (every status but INACTIVE). */
   get size(): number {
@@ -746,6 +747,19 @@ export class ClusterIndex {
       chosen.push(task);
     }
     return chosen;
+  }
+
+  /** The zones (ecs.availability-zone) that have an ACTIVE, agent-connected instance; cached until instances change. */
+  activeZones(): readonly string[] {
+    this.#fresh();
+    return this.#cached(this.#zones, 'zones', () => {
+      const zones = new Set<string>();
+      for (const e of this.#slots) {
+        const z = e.attributes.get('ecs.availability-zone');
+        if (e.status === 'ACTIVE' && e.agentConnected && z !== undefined) zones.add(z);
+      }
+      return [...zones].sort();
+    });
   }
 
   /** The instance as the reference pipeline sees it (tests, explanations). */
