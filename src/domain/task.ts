@@ -120,6 +120,8 @@ export interface TaskRecord {
   requestDigest?: string;
   /** Internal: the service that owns the task, if any. */
   serviceName?: string;
+  /** Internal: task scale-in protection, until this time (epoch seconds); scale-in and deployments leave the task alone. */
+  protectedUntil?: number;
   /**
    * Internal: when the instance's agent first reported on the task (epoch seconds). Until then no agent has
    * started anything for it, so a stop needs no agent and completes at once.

@@ -189,6 +189,26 @@ describe('service controller', () => {
     assert.match(events[0], /has reached a steady state/);
   });
 
+  it('honours task scale-in protection', async () => {
+    await ecs.call('CreateService', { cluster: 'c1', serviceName: 'web', taskDefinition: 'web:1', desiredCount: 4 });
+    await converge();
+    const guarded = live().slice(0, 2).map((t) => t.taskArn);
+    const set = await ecs.call('UpdateTaskProtection', { cluster: 'c1', tasks: guarded, protectionEnabled: true, expiresInMinutes: 60 });
+    assert.deepEqual(set.protectedTasks.map((p: { protectionEnabled: boolean }) => p.protectionEnabled), [true, true]);
+    await ecs.call('UpdateService', { cluster: 'c1', service: 'web', desiredCount: 1 });
+    await converge();
+    assert.deepEqual(live().map((t) => t.taskArn).sort(), [...guarded].sort(), 'the protected tasks survive scale-in, even above the desired count');
+    const got = await ecs.call('GetTaskProtection', { cluster: 'c1', tasks: guarded });
+    assert.ok(got.protectedTasks.every((p: { protectionEnabled: boolean; expirationDate: number }) => p.protectionEnabled && p.expirationDate > 0));
+    await ecs.call('UpdateTaskProtection', { cluster: 'c1', tasks: [guarded[0]], protectionEnabled: false });
+    await converge();
+    assert.deepEqual(live().map((t) => t.taskArn), [guarded[1]]);
+    const standalone = (await ecs.call('RunTask', { cluster: 'c1', taskDefinition: 'web:1' })).tasks[0].taskArn;
+    const refused = await ecs.call('UpdateTaskProtection', { cluster: 'c1', tasks: [standalone], protectionEnabled: true });
+    assert.equal(refused.failures[0].reason, 'TASK_NOT_VALID');
+    assert.equal((await ecs.fail('UpdateTaskProtection', { cluster: 'c1', tasks: [guarded[1]], protectionEnabled: true, expiresInMinutes: 2881 })).code, 'InvalidParameterException');
+  });
+
   it('replaces the tasks of a lost instance elsewhere', async () => {
     await ecs.call('CreateService', { cluster: 'c1', serviceName: 'web', taskDefinition: 'web:1', desiredCount: 6 });
     await converge();

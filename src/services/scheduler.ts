@@ -127,8 +127,11 @@ export function decide(input: SchedulerInput): SchedulerPlan {
 
   const keep: TaskRecord[] = [];
   const leaving: { task: TaskRecord; why: string }[] = [];
+  // Scale-in protection keeps a task through scale-in and deployments (not through its instance going away).
+  const guarded = (t: TaskRecord) => t.protectedUntil !== undefined && t.protectedUntil > nowSec;
   for (const t of live) {
-    if (t.startedBy !== primary.id) leaving.push({ task: t, why: `Scaling activity initiated by (deployment ${primary.id})` });
+    if (t.startedBy !== primary.id && guarded(t) && onGoodInstance(t)) keep.push(t);
+    else if (t.startedBy !== primary.id) leaving.push({ task: t, why: `Scaling activity initiated by (deployment ${primary.id})` });
     else if (!onGoodInstance(t)) leaving.push({ task: t, why: `The container instance ${t.containerInstanceArn ?? ''} is no longer ACTIVE (draining or lost).` });
     else if (isUnhealthy(t, service, nowSec)) leaving.push({ task: t, why: 'Task failed container health checks' });
     else keep.push(t);
@@ -171,8 +174,10 @@ export function decide(input: SchedulerInput): SchedulerPlan {
     }
   }
 
-  // Scale in: PRIMARY tasks beyond the desired count (not yet healthy ones first is the controller's choice).
-  const scaleIn = Math.max(0, keep.length - D);
+  // Scale in: tasks beyond the desired count, chosen by the controller among the unprotected ones.
+  const scaleInFrom = keep.filter((t) => !guarded(t));
+  const scaleIn = Math.min(scaleInFrom.length, Math.max(0, keep.length - D));
+  const protectedTimes = live.filter(guarded).map((t) => t.protectedUntil!);
 
   // Start within maximumPercent.
   const need = Math.max(0, D - keep.length);
@@ -229,6 +234,11 @@ export function decide(input: SchedulerInput): SchedulerPlan {
       `${label(service)} was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.`,
     );
   }
+  // Protection expiring frees a task for scale-in without any other change.
+  if (protectedTimes.length > 0) {
+    const at = Math.min(...protectedTimes);
+    wakeAtSec = wakeAtSec === undefined ? at : Math.min(wakeAtSec, at);
+  }
   // Settling: a RUNNING task becomes healthy after settleSec without any other change.
   const settling = live.filter((t) => t.lastStatus === 'RUNNING' && !checked(t) && !isHealthy(t, nowSec, settleSec));
   if (settling.length > 0) {
@@ -260,7 +270,7 @@ export function decide(input: SchedulerInput): SchedulerPlan {
     start,
     stop,
     scaleIn,
-    scaleInFrom: keep,
+    scaleInFrom,
     healthyBudget,
     deployments,
     events,

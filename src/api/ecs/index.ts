@@ -60,5 +60,7 @@ export function ecsOperations(deps: EcsDeps): OperationTable {
     ListServices: services.ListServices,
     UpdateService: services.UpdateService,
     DeleteService: services.DeleteService,
+    UpdateTaskProtection: services.UpdateTaskProtection,
+    GetTaskProtection: services.GetTaskProtection,
   } as OperationTable;
 }

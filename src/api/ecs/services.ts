@@ -10,7 +10,9 @@ import type {
   DeleteServiceRequest,
   DeploymentConfiguration,
   DescribeServicesRequest,
+  GetTaskProtectionRequest,
   ListServicesRequest,
+  UpdateTaskProtectionRequest,
   UpdateServiceRequest,
 } from '@aws-sdk/client-ecs';
 import type { Arns } from '../../domain/arn.js';
@@ -34,6 +36,7 @@ import type { EcsDeps, RequestContext } from './context.js';
 import { activeCluster, clusterNameOf } from './resolve.js';
 import { launchDefinition } from './task-launch.js';
 import { parseTaskDefinitionRef } from './task-definitions.js';
+import { findTask, taskArnFor } from './task-view.js';
 
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/;
 const MAX_DESCRIBE = 10;
@@ -215,6 +218,58 @@ export class ServiceOperations {
     return { service: serviceView(state, record, { tags: false }) };
   };
 
+  /** Scale-in protection of service tasks [BC UpdateTaskProtection]: 1–2880 minutes (default 120). */
+  UpdateTaskProtection = async (input: UpdateTaskProtectionRequest) => {
+    const { state, arns, clock } = this.deps;
+    const refs = input.tasks ?? [];
+    if (refs.length < 1 || refs.length > 10) throw Ecs.invalidParameter(`tasks must name 1 to 10 tasks; got ${refs.length}.`);
+    const minutes = input.expiresInMinutes ?? 120;
+    if (input.protectionEnabled === true && (!Number.isInteger(minutes) || minutes < 1 || minutes > 2880)) {
+      throw Ecs.invalidParameter(`expiresInMinutes must be 1 to 2880; got ${minutes}.`);
+    }
+    const nowSec = epochSeconds(clock.now());
+    return state.catalog.transact(() => {
+      const cluster = activeCluster(state, arns, input.cluster).value.clusterName;
+      const ops: WriteOp[] = [];
+      const protectedTasks = [];
+      const failures = [];
+      for (const ref of refs) {
+        const cur = findTask(state, arns, cluster, ref);
+        if (!cur) {
+          failures.push({ arn: taskArnFor(arns, cluster, ref), reason: 'MISSING' });
+          continue;
+        }
+        if (cur.value.serviceName === undefined || cur.value.lastStatus === 'STOPPED') {
+          failures.push({ arn: cur.value.taskArn, reason: 'TASK_NOT_VALID', detail: 'The task is not part of a service, or has stopped: only running service tasks can be protected.' });
+          continue;
+        }
+        const next: TaskRecord = { ...cur.value, version: cur.value.version + 1 };
+        if (input.protectionEnabled === true) next.protectedUntil = nowSec + minutes * 60;
+        else delete next.protectedUntil;
+        ops.push(putOp(Kind.task, `${cluster}/${next.id}`, next, cur));
+        protectedTasks.push(protectionOf(next, nowSec));
+      }
+      return { ops, result: { protectedTasks, failures } };
+    });
+  };
+
+  GetTaskProtection = async (input: GetTaskProtectionRequest) => {
+    const { state, arns, clock } = this.deps;
+    const nowSec = epochSeconds(clock.now());
+    const cluster = activeCluster(state, arns, input.cluster).value.clusterName;
+    const refs = input.tasks ?? [];
+    if (refs.length > 100) throw Ecs.invalidParameter(`tasks can name at most 100 tasks; got ${refs.length}.`);
+    const protectedTasks = [];
+    const failures = [];
+    for (const ref of refs) {
+      const cur = findTask(state, arns, cluster, ref);
+      if (!cur) failures.push({ arn: taskArnFor(arns, cluster, ref), reason: 'MISSING' });
+      else if (cur.value.serviceName === undefined) failures.push({ arn: cur.value.taskArn, reason: 'TASK_NOT_VALID', detail: 'The task is not part of a service.' });
+      else protectedTasks.push(protectionOf(cur.value, nowSec));
+    }
+    return { protectedTasks, failures };
+  };
+
   DeleteService = async (input: DeleteServiceRequest) => {
     const { state, arns } = this.deps;
     const record = await state.catalog.transact(() => {
@@ -230,6 +285,11 @@ export class ServiceOperations {
     });
     return { service: serviceView(state, record, { tags: false }) };
   };
+}
+
+function protectionOf(t: TaskRecord, nowSec: number) {
+  const on = t.protectedUntil !== undefined && t.protectedUntil > nowSec;
+  return { taskArn: t.taskArn, protectionEnabled: on, ...(on ? { expirationDate: t.protectedUntil } : {}) };
 }
 
 function unsupported(input: CreateServiceRequest | UpdateServiceRequest): void {
