@@ -26,6 +26,28 @@ export interface ServiceEventRecord {
   message: string;
 }
 
+export type ServiceDeploymentStatus = 'IN_PROGRESS' | 'SUCCESSFUL' | 'STOPPED' | 'ROLLBACK_REQUESTED' | 'ROLLBACK_IN_PROGRESS' | 'ROLLBACK_SUCCESSFUL' | 'ROLLBACK_FAILED';
+
+/** One service deployment as ListServiceDeployments/DescribeServiceDeployments show it (kept after it finishes). */
+export interface ServiceDeploymentRecord {
+  /** The deployment id (`ecs-svc/…`). */
+  id: string;
+  taskDefinition: string;
+  /** The deployments it replaced. */
+  sources: { id: string; taskDefinition: string }[];
+  createdAt: number;
+  updatedAt: number;
+  finishedAt?: number;
+  status: ServiceDeploymentStatus;
+  statusReason: string;
+  /** Set when this deployment is being (or was) rolled back. */
+  rollback?: { reason: string; startedAt: number; toDeployment: string };
+  /** Set on a rollback deployment: the deployment it rolls back. */
+  rollbackOf?: string;
+}
+
+export const MAX_SERVICE_DEPLOYMENTS_KEPT = 25;
+
 export interface ServiceRecord {
   cluster: string;
   serviceName: string;
@@ -61,6 +83,34 @@ export interface ServiceRecord {
   lastCompletedTaskDefinition?: string;
   /** Internal: the CreateService clientToken (idempotency). */
   clientToken?: string;
+  /** Service deployments, newest first (at most MAX_SERVICE_DEPLOYMENTS_KEPT). */
+  history?: ServiceDeploymentRecord[];
+}
+
+/**
+ * Records a new deployment in the history: IN_PROGRESS, replacing the current ones; a deployment still in progress
+ * that it supersedes is STOPPED (unless this one rolls it back, which the caller records).
+ */
+export function withDeploymentStarted(s: ServiceRecord, d: DeploymentRecord, nowSec: number, rollbackOf?: string): ServiceDeploymentRecord[] {
+  const prior = (s.history ?? []).map((h) =>
+    h.status === 'IN_PROGRESS' && h.id !== rollbackOf ? { ...h, status: 'STOPPED' as const, statusReason: `Superseded by deployment ${d.id}.`, finishedAt: nowSec, updatedAt: nowSec } : h,
+  );
+  const entry: ServiceDeploymentRecord = {
+    id: d.id,
+    taskDefinition: d.taskDefinition,
+    sources: s.deployments.map((x) => ({ id: x.id, taskDefinition: x.taskDefinition })),
+    createdAt: nowSec,
+    updatedAt: nowSec,
+    status: 'IN_PROGRESS',
+    statusReason: rollbackOf === undefined ? 'Deployment in progress.' : `Rolling back deployment ${rollbackOf}.`,
+    ...(rollbackOf !== undefined ? { rollbackOf } : {}),
+  };
+  return [entry, ...prior].slice(0, MAX_SERVICE_DEPLOYMENTS_KEPT);
+}
+
+/** Updates one history entry (by deployment id). */
+export function withHistory(s: ServiceRecord, id: string, patch: Partial<ServiceDeploymentRecord>): ServiceDeploymentRecord[] {
+  return (s.history ?? []).map((h) => (h.id === id ? { ...h, ...patch } : h));
 }
 
 export const MAX_SERVICE_EVENTS = 100;

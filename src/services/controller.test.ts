@@ -142,6 +142,30 @@ describe('service controller', () => {
     assert.match(s.taskDefinition, /web:1$/, 'rolled back to the last completed revision');
     assert.equal(live().length, 3);
     assert.ok(live().every((t) => t.taskDefinitionArn.endsWith('web:1')));
+
+    // The service deployments tell the same story: created, failed and rolled back, rollback done.
+    const list = await ecs.call('ListServiceDeployments', { cluster: 'c1', service: 'web' });
+    assert.deepEqual(list.serviceDeployments.map((d: { status: string }) => d.status), ['SUCCESSFUL', 'ROLLBACK_SUCCESSFUL', 'SUCCESSFUL']);
+    const [described] = (await ecs.call('DescribeServiceDeployments', { serviceDeploymentArns: [list.serviceDeployments[1].serviceDeploymentArn] })).serviceDeployments;
+    assert.equal(described.deploymentCircuitBreaker.status, 'TRIGGERED');
+    assert.ok(described.deploymentCircuitBreaker.failureCount >= described.deploymentCircuitBreaker.threshold);
+    assert.match(described.targetServiceRevision.arn, /:service-revision\/c1\/web\/\d{19}$/);
+    assert.equal(described.rollback.serviceRevisionArn, list.serviceDeployments[0].targetServiceRevisionArn);
+  });
+
+  it('StopServiceDeployment rolls a deployment in progress back to the last completed one', async () => {
+    await ecs.call('CreateService', { cluster: 'c1', serviceName: 'web', taskDefinition: 'web:1', desiredCount: 2 });
+    await converge();
+    await ecs.call('UpdateService', { cluster: 'c1', service: 'web', taskDefinition: 'web:2' });
+    await controller.settled();
+    const [current] = (await ecs.call('ListServiceDeployments', { cluster: 'c1', service: 'web', status: ['IN_PROGRESS'] })).serviceDeployments;
+    await ecs.call('StopServiceDeployment', { serviceDeploymentArn: current.serviceDeploymentArn });
+    await converge();
+    assert.ok(live().every((t) => t.taskDefinitionArn.endsWith('web:1')));
+    const statuses = (await ecs.call('ListServiceDeployments', { cluster: 'c1', service: 'web' })).serviceDeployments.map((d: { status: string }) => d.status);
+    assert.deepEqual(statuses, ['SUCCESSFUL', 'ROLLBACK_SUCCESSFUL', 'SUCCESSFUL']);
+    const again = await ecs.fail('StopServiceDeployment', { serviceDeploymentArn: current.serviceDeploymentArn });
+    assert.equal(again.code, 'ConflictException');
   });
 
   it('runs a DAEMON task on every ACTIVE instance that satisfies its constraints, following instances as they come and go', async () => {

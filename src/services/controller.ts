@@ -7,8 +7,8 @@
  */
 import { Kind } from '../domain/records.js';
 import type { ContainerInstanceRecord } from '../domain/records.js';
-import { deploymentId, serviceGroup, serviceKey, withEvents } from '../domain/service.js';
-import type { ServiceEventRecord, ServiceRecord } from '../domain/service.js';
+import { deploymentId, serviceGroup, serviceKey, withDeploymentStarted, withEvents, withHistory } from '../domain/service.js';
+import type { DeploymentRecord, ServiceEventRecord, ServiceRecord } from '../domain/service.js';
 import type { TaskRecord } from '../domain/task.js';
 import { stopTask } from '../domain/task-lifecycle.js';
 import { combineConstraints, parseConstraints, parseStrategy, SERVICE_DEFAULT_STRATEGY } from '../placement/options.js';
@@ -173,14 +173,29 @@ export class ServiceController {
       const events: string[] = [...plan.events];
       const next: ServiceRecord = { ...service, deployments: [...plan.deployments] };
       if (daemonInstances !== undefined && service.status === 'ACTIVE') next.desiredCount = daemonInstances.length;
-      if (plan.completedTaskDefinition !== undefined) next.lastCompletedTaskDefinition = plan.completedTaskDefinition;
+      if (plan.completedTaskDefinition !== undefined) {
+        next.lastCompletedTaskDefinition = plan.completedTaskDefinition;
+        const done = service.deployments[0]!;
+        next.history = withHistory(next, done.id, { status: 'SUCCESSFUL', statusReason: 'Deployment completed.', finishedAt: nowSec, updatedAt: nowSec });
+        const rolledBack = (service.history ?? []).find((h) => h.id === done.id)?.rollbackOf;
+        if (rolledBack !== undefined) next.history = withHistory(next, rolledBack, { status: 'ROLLBACK_SUCCESSFUL', statusReason: `Rolled back by deployment ${done.id}.`, finishedAt: nowSec, updatedAt: nowSec });
+      }
+      if (plan.deployments[0]?.rolloutState === 'FAILED' && service.deployments[0]?.rolloutState !== 'FAILED' && plan.rollbackTo === undefined) {
+        next.history = withHistory(next, service.deployments[0]!.id, { status: 'STOPPED', statusReason: 'The deployment circuit breaker stopped the deployment: tasks failed to start.', finishedAt: nowSec, updatedAt: nowSec });
+      }
       if (plan.drained) next.status = 'INACTIVE';
       if (plan.rollbackTo !== undefined) {
+        const failedId = service.deployments[0]!.id;
+        const rollback: DeploymentRecord = { id: rollbackId, status: 'PRIMARY', taskDefinition: plan.rollbackTo, createdAt: nowSec, updatedAt: nowSec, rolloutState: 'IN_PROGRESS', rolloutStateReason: `ECS deployment ${rollbackId} in progress (rollback).` };
         next.taskDefinition = plan.rollbackTo;
-        next.deployments = [
-          { id: rollbackId, status: 'PRIMARY', taskDefinition: plan.rollbackTo, createdAt: nowSec, updatedAt: nowSec, rolloutState: 'IN_PROGRESS', rolloutStateReason: `ECS deployment ${rollbackId} in progress (rollback).` },
-          ...next.deployments.map((d) => ({ ...d, status: 'ACTIVE' as const })),
-        ];
+        next.history = withDeploymentStarted(next, rollback, nowSec, failedId);
+        next.history = withHistory(next, failedId, {
+          status: 'ROLLBACK_IN_PROGRESS',
+          statusReason: 'The deployment circuit breaker failed the deployment: tasks failed to start. Rolling back.',
+          updatedAt: nowSec,
+          rollback: { reason: 'ECS deployment circuit breaker: tasks failed to start.', startedAt: nowSec, toDeployment: rollbackId },
+        });
+        next.deployments = [rollback, ...next.deployments.map((d) => ({ ...d, status: 'ACTIVE' as const }))];
       }
 
       // Stops: the plan's, then scale-in chosen by the placement strategy in reverse (spread: from the zone and

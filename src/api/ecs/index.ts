@@ -60,6 +60,9 @@ export function ecsOperations(deps: EcsDeps): OperationTable {
     ListServices: services.ListServices,
     UpdateService: services.UpdateService,
     DeleteService: services.DeleteService,
+    ListServiceDeployments: services.ListServiceDeployments,
+    DescribeServiceDeployments: services.DescribeServiceDeployments,
+    StopServiceDeployment: services.StopServiceDeployment,
     UpdateTaskProtection: services.UpdateTaskProtection,
     GetTaskProtection: services.GetTaskProtection,
   } as OperationTable;

@@ -9,9 +9,12 @@ import type {
   CreateServiceRequest,
   DeleteServiceRequest,
   DeploymentConfiguration,
+  DescribeServiceDeploymentsRequest,
   DescribeServicesRequest,
   GetTaskProtectionRequest,
+  ListServiceDeploymentsRequest,
   ListServicesRequest,
+  StopServiceDeploymentRequest,
   UpdateTaskProtectionRequest,
   UpdateServiceRequest,
 } from '@aws-sdk/client-ecs';
@@ -19,8 +22,8 @@ import type { Arns } from '../../domain/arn.js';
 import { Ecs } from '../../domain/errors.js';
 import { Kind } from '../../domain/records.js';
 import type { ClusterRecord } from '../../domain/records.js';
-import { deploymentId, serviceKey } from '../../domain/service.js';
-import type { DeploymentRecord, ServiceRecord } from '../../domain/service.js';
+import { deploymentId, serviceKey, withDeploymentStarted, withHistory } from '../../domain/service.js';
+import type { DeploymentRecord, ServiceDeploymentRecord, ServiceRecord } from '../../domain/service.js';
 import { validateTags } from '../../domain/tags.js';
 import type { TaskRecord } from '../../domain/task.js';
 import { parseConstraints, parseStrategy, SERVICE_DEFAULT_STRATEGY } from '../../placement/options.js';
@@ -30,7 +33,7 @@ import { taskDefinitionKey } from '../../state/ecs-state.js';
 import type { EcsState } from '../../state/ecs-state.js';
 import type { WriteOp } from '../../store/types.js';
 import { epochSeconds } from '../../util/clock.js';
-import { isLive } from '../../services/scheduler.js';
+import { circuitBreakerThreshold, isLive } from '../../services/scheduler.js';
 import { paginate } from '../pagination.js';
 import type { EcsDeps, RequestContext } from './context.js';
 import { activeCluster, clusterNameOf } from './resolve.js';
@@ -116,6 +119,7 @@ export class ServiceOperations {
         events: [],
         ...(input.clientToken !== undefined ? { clientToken: input.clientToken } : {}),
       };
+      value.history = withDeploymentStarted({ ...value, deployments: [] }, deployment, nowSec);
       const ops: WriteOp[] = [
         checkOp(Kind.cluster, cluster, clusterRead),
         checkOp(Kind.taskDefinition, taskDefinitionKey(def.family, def.revision), state.catalog.get(Kind.taskDefinition, taskDefinitionKey(def.family, def.revision))),
@@ -206,16 +210,121 @@ export class ServiceOperations {
         ops.push(checkOp(Kind.taskDefinition, taskDefinitionKey(def.value.family, def.value.revision), def));
       }
       if (taskDefinition !== cur.value.taskDefinition || input.forceNewDeployment === true) {
+        const deployment: DeploymentRecord = { id, status: 'PRIMARY', taskDefinition, createdAt: nowSec, updatedAt: nowSec, rolloutState: 'IN_PROGRESS', rolloutStateReason: `ECS deployment ${id} in progress.` };
         next.taskDefinition = taskDefinition;
-        next.deployments = [
-          { id, status: 'PRIMARY', taskDefinition, createdAt: nowSec, updatedAt: nowSec, rolloutState: 'IN_PROGRESS', rolloutStateReason: `ECS deployment ${id} in progress.` },
-          ...cur.value.deployments.map((d) => ({ ...d, status: 'ACTIVE' as const })),
-        ];
+        next.history = withDeploymentStarted(cur.value, deployment, nowSec);
+        next.deployments = [deployment, ...cur.value.deployments.map((d) => ({ ...d, status: 'ACTIVE' as const }))];
       }
       ops.push(putOp(Kind.service, serviceKey(cur.value.cluster, cur.value.serviceName), next, cur));
       return { ops, result: next };
     });
     return { service: serviceView(state, record, { tags: false }) };
+  };
+
+  ListServiceDeployments = async (input: ListServiceDeploymentsRequest) => {
+    const { state, arns } = this.deps;
+    const clusterRead = activeCluster(state, arns, input.cluster);
+    const s = findService(state, arns, clusterRead.value, input.service ?? '');
+    if (!s) throw Ecs.serviceNotFound('Service not found.');
+    const statuses = input.status ?? [];
+    const after = input.createdAt?.after === undefined ? undefined : epochOf(input.createdAt.after);
+    const before = input.createdAt?.before === undefined ? undefined : epochOf(input.createdAt.before);
+    const history = s.value.history ?? [];
+    // Newest first, as the history is kept; the key is the entry's place counted from the oldest, which new
+    // deployments (prepended) do not change, so page tokens stay valid.
+    const matches = history
+      .map((h, i) => ({ h, key: String(99_999 - (history.length - 1 - i)).padStart(5, '0') }))
+      .filter(({ h }) => (statuses.length === 0 || statuses.includes(h.status)) && (after === undefined || h.createdAt >= after) && (before === undefined || h.createdAt <= before));
+    const scope = `ListServiceDeployments:${s.value.serviceArn}:${JSON.stringify([statuses, after, before])}`;
+    const page = paginate(matches, (m) => m.key, input, { defaultSize: 20, maxSize: 100, scope }, Ecs.invalidParameter);
+    return {
+      serviceDeployments: page.items.map(({ h }) => ({
+        serviceDeploymentArn: serviceDeploymentArn(arns, s.value, h.id),
+        serviceArn: s.value.serviceArn,
+        clusterArn: s.value.clusterArn,
+        startedAt: h.createdAt,
+        createdAt: h.createdAt,
+        ...(h.finishedAt !== undefined ? { finishedAt: h.finishedAt } : {}),
+        targetServiceRevisionArn: serviceRevisionArn(arns, s.value, h.id),
+        status: h.status,
+        statusReason: h.statusReason,
+      })),
+      ...(page.nextToken ? { nextToken: page.nextToken } : {}),
+    };
+  };
+
+  DescribeServiceDeployments = async (input: DescribeServiceDeploymentsRequest) => {
+    const { state, arns } = this.deps;
+    const refs = input.serviceDeploymentArns ?? [];
+    if (refs.length < 1 || refs.length > 20) throw Ecs.invalidParameter(`serviceDeploymentArns must name 1 to 20 service deployments; got ${refs.length}.`);
+    const serviceDeployments = [];
+    const failures = [];
+    for (const arn of refs) {
+      const found = findServiceDeployment(state, arns, arn);
+      if (!found) {
+        failures.push({ arn, reason: 'MISSING' });
+        continue;
+      }
+      const { service: s, entry: h } = found;
+      const tasks = tasksOfService(state, s.cluster, s.serviceName);
+      const revision = (id: string, requested: number) => {
+        const mine = tasks.filter((t) => t.startedBy === id && isLive(t));
+        return { arn: serviceRevisionArn(arns, s, id), requestedTaskCount: requested, runningTaskCount: mine.filter((t) => t.lastStatus === 'RUNNING').length, pendingTaskCount: mine.filter((t) => t.lastStatus !== 'RUNNING').length };
+      };
+      const failedTasks = tasks.filter((t) => t.startedBy === h.id && t.lastStatus === 'STOPPED' && (t.stopCode === 'TaskFailedToStart' || t.stopCode === 'EssentialContainerExited')).length;
+      const breaker = s.deploymentConfiguration.deploymentCircuitBreaker;
+      serviceDeployments.push({
+        serviceDeploymentArn: serviceDeploymentArn(arns, s, h.id),
+        serviceArn: s.serviceArn,
+        clusterArn: s.clusterArn,
+        createdAt: h.createdAt,
+        startedAt: h.createdAt,
+        updatedAt: h.updatedAt,
+        ...(h.finishedAt !== undefined ? { finishedAt: h.finishedAt } : {}),
+        sourceServiceRevisions: h.sources.map((x) => revision(x.id, 0)),
+        targetServiceRevision: revision(h.id, h.status === 'IN_PROGRESS' ? s.desiredCount : revision(h.id, 0).runningTaskCount),
+        status: h.status,
+        statusReason: h.statusReason,
+        deploymentConfiguration: s.deploymentConfiguration,
+        ...(h.rollback ? { rollback: { reason: h.rollback.reason, startedAt: h.rollback.startedAt, serviceRevisionArn: serviceRevisionArn(arns, s, h.rollback.toDeployment) } } : {}),
+        deploymentCircuitBreaker: {
+          status: !breaker.enable ? 'DISABLED' : h.status === 'ROLLBACK_IN_PROGRESS' || h.status === 'ROLLBACK_SUCCESSFUL' || h.status === 'STOPPED' ? 'TRIGGERED' : 'MONITORING',
+          failureCount: failedTasks,
+          threshold: circuitBreakerThreshold(s.desiredCount),
+        },
+      });
+    }
+    return { serviceDeployments, failures };
+  };
+
+  /** Stops a deployment in progress by rolling back to the last COMPLETED one (stopType ROLLBACK, the default). */
+  StopServiceDeployment = async (input: StopServiceDeploymentRequest) => {
+    const { state, arns, clock, rng } = this.deps;
+    if (input.stopType !== undefined && input.stopType !== 'ROLLBACK') throw Ecs.unsupportedFeature(`stopType ${input.stopType} is not supported by Gantry; ROLLBACK is.`);
+    const nowSec = epochSeconds(clock.now());
+    const id = deploymentId(rng.hex(8));
+    const arn = input.serviceDeploymentArn ?? '';
+    return state.catalog.transact(() => {
+      const found = findServiceDeployment(state, arns, arn);
+      if (!found) throw Ecs.client(`The service deployment ${arn} was not found.`);
+      const { service: s, entry } = found;
+      const read = state.catalog.get<ServiceRecord>(Kind.service, serviceKey(s.cluster, s.serviceName))!;
+      if (s.status !== 'ACTIVE') throw Ecs.serviceNotActive('Service was not ACTIVE.');
+      if (entry.status !== 'IN_PROGRESS' || s.deployments[0]?.id !== entry.id) {
+        throw Ecs.conflict(`The service deployment is ${entry.status}; only the deployment in progress can be stopped.`, {});
+      }
+      const target = s.lastCompletedTaskDefinition;
+      if (target === undefined) throw Ecs.invalidParameter('The service has no completed deployment to roll back to.');
+      const deployment: DeploymentRecord = { id, status: 'PRIMARY', taskDefinition: target, createdAt: nowSec, updatedAt: nowSec, rolloutState: 'IN_PROGRESS', rolloutStateReason: `ECS deployment ${id} in progress (rollback).` };
+      const next: ServiceRecord = { ...s, taskDefinition: target };
+      next.history = withHistory(
+        { ...s, history: withDeploymentStarted(s, deployment, nowSec, entry.id) },
+        entry.id,
+        { status: 'ROLLBACK_IN_PROGRESS', statusReason: 'Stopped by StopServiceDeployment: rolling back.', updatedAt: nowSec, rollback: { reason: 'StopServiceDeployment', startedAt: nowSec, toDeployment: id } },
+      );
+      next.deployments = [deployment, ...s.deployments.map((d) => ({ ...d, status: 'ACTIVE' as const }))];
+      return { ops: [putOp(Kind.service, serviceKey(s.cluster, s.serviceName), next, read)], result: { serviceDeploymentArn: arn } };
+    });
   };
 
   /** Scale-in protection of service tasks [BC UpdateTaskProtection]: 1–2880 minutes (default 120). */
@@ -285,6 +394,29 @@ export class ServiceOperations {
     });
     return { service: serviceView(state, record, { tags: false }) };
   };
+}
+
+function epochOf(v: unknown): number {
+  return v instanceof Date ? v.getTime() / 1000 : Number(v);
+}
+
+/** `arn:…:service-deployment/<cluster>/<service>/<digits>` for a deployment id `ecs-svc/<digits>`. */
+export function serviceDeploymentArn(arns: Arns, s: ServiceRecord, id: string): string {
+  return `${arns.cluster(s.cluster).replace(':cluster/', ':service-deployment/')}/${s.serviceName}/${id.slice(id.indexOf('/') + 1)}`;
+}
+
+export function serviceRevisionArn(arns: Arns, s: ServiceRecord, id: string): string {
+  return `${arns.cluster(s.cluster).replace(':cluster/', ':service-revision/')}/${s.serviceName}/${id.slice(id.indexOf('/') + 1)}`;
+}
+
+function findServiceDeployment(state: EcsState, arns: Arns, arn: string): { service: ServiceRecord; entry: ServiceDeploymentRecord } | undefined {
+  const p = arns.own(arn);
+  if (!p || p.resourceType !== 'service-deployment') return undefined;
+  const [cluster, name, digits] = p.resource.split('/');
+  if (cluster === undefined || name === undefined || digits === undefined) return undefined;
+  const s = state.catalog.get<ServiceRecord>(Kind.service, serviceKey(cluster, name))?.value;
+  const entry = s?.history?.find((h) => h.id === `ecs-svc/${digits}`);
+  return s && entry ? { service: s, entry } : undefined;
 }
 
 function protectionOf(t: TaskRecord, nowSec: number) {
