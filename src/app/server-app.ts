@@ -126,7 +126,7 @@ export async function startServer(deps: ServerAppDeps): Promise<RunningServer> {
   const hub = new AgentHub({ state, arns, clock, logger, region: config.region, lookup, registryAuth: registry.agentAuth });
   const monitor = new InstanceMonitor({ state, hub, clock, logger, lostAfterMs: config.instanceLostAfterMs, heartbeatTimeoutMs: 30_000 });
   await monitor.start();
-  const services = new ServiceController({ state, arns, clock, rng, logger: logger.child({ component: 'services' }) });
+  const services = new ServiceController({ state, arns, clock, rng, logger: logger.child({ component: 'services' }), settleSec: config.serviceTaskHealthyAfterMs / 1000 });
   services.start();
 
   // Housekeeping: stopped tasks and deleted task definitions leave once their time is up.

@@ -18,6 +18,7 @@ export const SERVER_OPTIONS = {
   'log-format': { type: 'string' },
   'store-writer': { type: 'string' },
   'instance-lost-after': { type: 'string' },
+  'service-task-healthy-after': { type: 'string' },
   'stopped-task-retention': { type: 'string' },
   'registry-host': { type: 'string' },
   'registry-gc-interval': { type: 'string' },
@@ -37,6 +38,10 @@ export const SERVER_FLAGS_HELP = `Options:
   --instance-lost-after DURATION
                        Agent silence after which an instance's tasks are stopped with stopCode
                        InfrastructureHealth so services replace them (default 2m)
+  --service-task-healthy-after DURATION
+                       How long a service task without container health checks must be RUNNING before a
+                       rolling deployment counts it as healthy (env GANTRY_SERVICE_TASK_HEALTHY_AFTER; default 0s;
+                       ECS waits about 40s)
   --stopped-task-retention DURATION
                        How long stopped tasks stay visible in DescribeTasks/ListTasks (default 1h)
   --registry-host HOST:PORT

@@ -22,6 +22,8 @@ export interface ServerConfig {
   readonly storeWriter: 'inline' | 'thread';
   /** Agent silence after which an instance's tasks are stopped (InfrastructureHealth). */
   readonly instanceLostAfterMs: number;
+  /** How long a service task without health checks must be RUNNING before it counts as healthy (deployments). */
+  readonly serviceTaskHealthyAfterMs: number;
   /** How long STOPPED tasks stay visible. */
   readonly stoppedTaskRetentionMs: number;
   /**
@@ -53,6 +55,7 @@ export interface ServerFlags {
   'log-format'?: string | undefined;
   'store-writer'?: string | undefined;
   'instance-lost-after'?: string | undefined;
+  'service-task-healthy-after'?: string | undefined;
   'stopped-task-retention'?: string | undefined;
   'registry-host'?: string | undefined;
   'registry-gc-interval'?: string | undefined;
@@ -110,6 +113,7 @@ export function compileServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv, 
     logFormat,
     storeWriter,
     instanceLostAfterMs,
+    serviceTaskHealthyAfterMs: duration('--service-task-healthy-after', flags['service-task-healthy-after'] ?? env['GANTRY_SERVICE_TASK_HEALTHY_AFTER'] ?? '0s'),
     stoppedTaskRetentionMs,
     registryHost,
     registryMasterKey,
