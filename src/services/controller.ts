@@ -46,6 +46,9 @@ export interface ServiceControllerDeps {
   readonly intervalMs?: number;
 }
 
+/** The pause between passes while changes keep coming. */
+const PASS_GAP_MS = 25;
+
 /** At most this many tasks are placed per service per pass, so one big service cannot starve the others. */
 const MAX_START_PER_PASS = 500;
 
@@ -138,7 +141,12 @@ export class ServiceController {
 
   async #pump(): Promise<void> {
     try {
+      let first = true;
       while (this.#dirty.size > 0 && !this.#stopped) {
+        // After a pass, let changes gather for a moment: a burst of task reports then costs each service one
+        // pass, not one per report (each pass reads all of the service's tasks).
+        if (!first) await new Promise((r) => setTimeout(r, PASS_GAP_MS));
+        first = false;
         const keys = [...this.#dirty];
         this.#dirty.clear();
         // Services are independent: reconcile them concurrently (the catalog pipelines their commits).
@@ -161,12 +169,14 @@ export class ServiceController {
       if (!read || read.value.status === 'INACTIVE') return { ops: [], result: { wakeAtSec: undefined as number | undefined, steady: true } };
       const service = read.value;
       const tasks = tasksOfService(state, service.cluster, service.serviceName);
-      const instanceStatus = (arn: string) => {
-        const i = state.instance(service.cluster, arn.slice(arn.lastIndexOf('/') + 1))?.value;
-        return i?.status;
+      const instances = new Map<string, ContainerInstanceRecord | undefined>();
+      const instanceOf = (arn: string) => {
+        if (!instances.has(arn)) instances.set(arn, state.instance(service.cluster, arn.slice(arn.lastIndexOf('/') + 1))?.value);
+        return instances.get(arn);
       };
+      const instanceStatus = (arn: string) => instanceOf(arn)?.status;
       const daemonInstances = service.schedulingStrategy === 'DAEMON' ? this.#daemonInstances(service) : undefined;
-      const zoneOf = (arn: string) => state.instance(service.cluster, arn.slice(arn.lastIndexOf('/') + 1))?.value.attributes.find((a) => a.name === 'ecs.availability-zone')?.value;
+      const zoneOf = (arn: string) => instanceOf(arn)?.attributes.find((a) => a.name === 'ecs.availability-zone')?.value;
       const zones = state.placement.cluster(service.cluster).activeZones();
       const plan = decide({ service, tasks, instanceStatus, nowSec, settleSec, zoneOf, zones, ...(daemonInstances ? { daemonInstances } : {}) });
       const ops: WriteOp[] = [];
