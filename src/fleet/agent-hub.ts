@@ -28,6 +28,7 @@ import type { AgentMessage, LogLineFrame, ServerMessage } from '../protocol/agen
 import { AGENT_CHANNEL_PATH, AGENT_PROTOCOL_VERSION } from '../protocol/agent/messages.js';
 import type { Catalog } from '../state/catalog.js';
 import { putOp } from '../state/catalog.js';
+import type { Versioned } from '../state/catalog.js';
 import { instanceKey, taskDefinitionKey } from '../state/ecs-state.js';
 import type { EcsState } from '../state/ecs-state.js';
 import { epochSeconds } from '../util/clock.js';
@@ -53,6 +54,9 @@ interface Session {
   lastSeenMs: number;
   /** Reports are applied strictly in order. */
   queue: Promise<void>;
+  /** Reports received and not yet taken by a queued apply: applied together, in order, in one commit. */
+  pendingReports: { readonly report: TaskReport; readonly seq: number }[];
+  reportsQueued: boolean;
   helloDone: boolean;
   /** Open log streams of this connection, by stream number. */
   readonly logs: Map<number, LogSink>;
@@ -162,6 +166,8 @@ export class AgentHub {
       instanceArn,
       lastSeenMs: this.#deps.clock.now(),
       queue: Promise.resolve(),
+      pendingReports: [],
+      reportsQueued: false,
       helloDone: false,
       logs: new Map(),
       nextLogStream: 1,
@@ -204,10 +210,18 @@ export class AgentHub {
         });
         return;
       case 'report':
-        this.#enqueue(session, async () => {
-          await this.#apply(session, msg.report);
-          this.#send(session.ws, { t: 'ack', seq: msg.seq });
-        });
+        // Reports that arrive while earlier ones are being committed are applied together: one commit, one
+        // cumulative ack for the batch.
+        session.pendingReports.push({ report: msg.report, seq: msg.seq });
+        if (!session.reportsQueued) {
+          session.reportsQueued = true;
+          this.#enqueue(session, async () => {
+            session.reportsQueued = false;
+            const batch = session.pendingReports.splice(0);
+            await this.#applyAll(session, batch.map((b) => b.report));
+            this.#send(session.ws, { t: 'ack', seq: Math.max(...batch.map((b) => b.seq)) });
+          });
+        }
         return;
       case 'heartbeat':
         this.#send(session.ws, { t: 'heartbeat', at: this.#deps.clock.now() });
@@ -278,6 +292,31 @@ export class AgentHub {
       // A report that cannot be applied now is not acknowledged: the agent keeps it and sends it again.
       this.#deps.logger.warn('agent message not applied', { instanceArn: session.instanceArn, error: e });
       session.ws.terminate();
+    });
+  }
+
+  /** Applies reports in order in one durable commit (one write per task); reports about other instances' tasks are ignored. */
+  async #applyAll(session: Session, reports: readonly TaskReport[]): Promise<void> {
+    if (reports.length === 1) return this.#apply(session, reports[0]!);
+    const { state, clock } = this.#deps;
+    await state.catalog.transact(() => {
+      const nowSec = epochSeconds(clock.now());
+      const read = new Map<string, Versioned<TaskRecord>>();
+      const latest = new Map<string, TaskRecord>();
+      for (const report of reports) {
+        const key = `${session.cluster}/${report.taskArn.split('/').at(-1)!}`;
+        let cur = latest.get(key);
+        if (cur === undefined) {
+          const r = state.catalog.get<TaskRecord>(Kind.task, key);
+          if (!r || r.value.containerInstanceArn !== session.instanceArn) continue;
+          read.set(key, r);
+          cur = r.value;
+        }
+        const next = applyTaskReport(cur, report, nowSec);
+        if (next) latest.set(key, next);
+      }
+      const ops = [...latest].map(([key, value]) => putOp(Kind.task, key, value, read.get(key)));
+      return { ops, result: undefined };
     });
   }
 
