@@ -5,22 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EcsClient, spawnGantry, untilConnected, writeJoinToken } from '../bench/support.js';
-import type { ChildGantry } from '../bench/support.js';
-import { ACCESS_KEY_ID, aws, REGION, ROOT, SECRET_ACCESS_KEY, startGantry } from '../testing/harness.js';
+import type { EcsClient } from '../bench/support.js';
+import { ACCESS_KEY_ID, aws, REGION, ROOT, SECRET_ACCESS_KEY } from '../testing/harness.js';
 import type { GantryProcess } from '../testing/harness.js';
-import { cliOk } from './support.js';
+import { cliOk, startHollowCluster } from './support.js';
+import type { HollowCluster } from './support.js';
 
 describe('placement with the AWS CLI against a hollow fleet', () => {
   let gantry: GantryProcess;
-  let fleet: ChildGantry;
+  let hollow: HollowCluster;
   let ecs: EcsClient;
-  let dataDir: string;
-  let stateDir: string;
   const run = (args: string[], family = 'plain') => cliOk(aws(gantry.url, ['ecs', 'run-task', '--cluster', 'p', '--task-definition', family, ...args]), 'run-task');
   const instancesOf = async (arns: string[]) =>
     (await ecs.call('DescribeContainerInstances', { cluster: 'p', containerInstances: [...new Set(arns)] })).containerInstances as {
@@ -30,18 +26,9 @@ describe('placement with the AWS CLI against a hollow fleet', () => {
   const attr = (ci: { attributes: { name: string; value?: string }[] }, name: string) => ci.attributes.find((a) => a.name === name)?.value;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'gantry-e2e-placement-'));
-    stateDir = mkdtempSync(join(tmpdir(), 'gantry-e2e-placement-agents-'));
-    const joinToken = writeJoinToken(dataDir);
-    gantry = await startGantry({ dataDir });
-    ecs = new EcsClient(gantry.url);
-    await ecs.call('CreateCluster', { clusterName: 'p' });
-    fleet = spawnGantry([
-      'agent', '--runtime', 'fake', '--instances', '6', '--endpoint', gantry.url, '--cluster', 'p', '--join-token', joinToken,
-      '--region', REGION, '--state-dir', stateDir, '--zones', 'eu-west-1a,eu-west-1b,eu-west-1c', '--instance-types', 't3.small,m5.large',
-      '--memory', '2048', '--log-level', 'warn',
-    ]);
-    await untilConnected(ecs, 'p', 6, 60_000, fleet);
+    hollow = await startHollowCluster({ cluster: 'p', instances: 6, agentArgs: ['--zones', 'eu-west-1a,eu-west-1b,eu-west-1c', '--instance-types', 't3.small,m5.large', '--memory', '2048'] });
+    gantry = hollow.gantry;
+    ecs = hollow.ecs;
     await ecs.call('RegisterTaskDefinition', {
       family: 'web',
       containerDefinitions: [{ name: 'web', image: 'nginx', cpu: 64, memory: 256, portMappings: [{ containerPort: 80, hostPort: 8080 }] }],
@@ -50,11 +37,7 @@ describe('placement with the AWS CLI against a hollow fleet', () => {
   });
 
   after(async () => {
-    await fleet?.stop();
-    ecs?.close();
-    await gantry?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    rmSync(stateDir, { recursive: true, force: true });
+    await hollow?.close();
   });
 
   it('spreads over zones with distinctInstance, keeps memberOf, and reports what could not be placed', async () => {

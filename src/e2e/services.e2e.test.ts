@@ -4,46 +4,30 @@
  * revision (sampled during the roll for ECS's bounds), scale in, and delete — with Debian's AWS CLI and boto3.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EcsClient, sleep, spawnGantry, untilConnected, writeJoinToken } from '../bench/support.js';
-import type { ChildGantry } from '../bench/support.js';
-import { aws, REGION, startGantry } from '../testing/harness.js';
+import { sleep } from '../bench/support.js';
+import type { EcsClient } from '../bench/support.js';
+import { aws } from '../testing/harness.js';
 import type { GantryProcess } from '../testing/harness.js';
-import { botoOk, cliOk, ecsCall } from './support.js';
+import { botoOk, cliOk, ecsCall, startHollowCluster } from './support.js';
+import type { HollowCluster } from './support.js';
 
 describe('services with the AWS CLI against a hollow fleet', () => {
   let gantry: GantryProcess;
-  let fleet: ChildGantry;
+  let hollow: HollowCluster;
   let ecs: EcsClient;
-  let dataDir: string;
-  let stateDir: string;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'gantry-e2e-services-'));
-    stateDir = mkdtempSync(join(tmpdir(), 'gantry-e2e-services-agents-'));
-    const joinToken = writeJoinToken(dataDir);
-    gantry = await startGantry({ dataDir });
-    ecs = new EcsClient(gantry.url);
-    await ecs.call('CreateCluster', { clusterName: 's' });
-    fleet = spawnGantry([
-      'agent', '--runtime', 'fake', '--instances', '6', '--endpoint', gantry.url, '--cluster', 's', '--join-token', joinToken,
-      '--region', REGION, '--state-dir', stateDir, '--zones', 'eu-west-1a,eu-west-1b,eu-west-1c', '--memory', '4096', '--log-level', 'warn',
-    ]);
-    await untilConnected(ecs, 's', 6, 60_000, fleet);
+    hollow = await startHollowCluster({ cluster: 's', instances: 6, agentArgs: ['--zones', 'eu-west-1a,eu-west-1b,eu-west-1c', '--memory', '4096'] });
+    gantry = hollow.gantry;
+    ecs = hollow.ecs;
     for (const tag of ['1', '2']) {
       await ecs.call('RegisterTaskDefinition', { family: 'web', containerDefinitions: [{ name: 'web', image: `nginx:${tag}`, cpu: 64, memory: 256 }] });
     }
   });
 
   after(async () => {
-    await fleet?.stop();
-    ecs?.close();
-    await gantry?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    rmSync(stateDir, { recursive: true, force: true });
+    await hollow?.close();
   });
 
   const live = async () => {

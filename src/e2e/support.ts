@@ -1,12 +1,17 @@
 /**
  * Shared pieces of the end-to-end suites: one way to call an ECS operation with each of the three real clients
- * (JS SDK, Debian's AWS CLI, boto3), and one way to check the error each of them reports.
+ * (JS SDK, Debian's AWS CLI, boto3), one way to check the error each of them reports, and a server with a
+ * cluster of hollow instances.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ecs from '@aws-sdk/client-ecs';
 import type { ECSClientConfig } from '@aws-sdk/client-ecs';
-import { ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, aws, boto3 } from '../testing/harness.js';
-import type { BotoCall, BotoResult, CliResult } from '../testing/harness.js';
+import { EcsClient, spawnGantry, untilConnected, writeJoinToken } from '../bench/support.js';
+import { ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, aws, boto3, startGantry } from '../testing/harness.js';
+import type { BotoCall, BotoResult, CliResult, GantryProcess } from '../testing/harness.js';
 
 export const ECS_TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113';
 
@@ -129,4 +134,36 @@ export function assertIsoNow(v: unknown, what: string, slackS = 120): void {
   assert.match(v as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/, what);
   const ms = Date.parse(v as string);
   assert.ok(Math.abs(ms - Date.now()) < slackS * 1000, `${what}=${String(v)} is not near now`);
+}
+
+/** A `gantry server` process with a cluster of hollow instances (`gantry agent --runtime fake`, one process). */
+export interface HollowCluster {
+  readonly gantry: GantryProcess;
+  readonly ecs: EcsClient;
+  close(): Promise<void>;
+}
+
+export async function startHollowCluster(opts: { cluster: string; instances: number; agentArgs: readonly string[] }): Promise<HollowCluster> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gantry-e2e-hollow-'));
+  const stateDir = mkdtempSync(join(tmpdir(), 'gantry-e2e-hollow-agents-'));
+  const joinToken = writeJoinToken(dataDir);
+  const gantry = await startGantry({ dataDir });
+  const ecs = new EcsClient(gantry.url);
+  await ecs.call('CreateCluster', { clusterName: opts.cluster });
+  const fleet = spawnGantry([
+    'agent', '--runtime', 'fake', '--instances', String(opts.instances), '--endpoint', gantry.url, '--cluster', opts.cluster, '--join-token', joinToken,
+    '--region', REGION, '--state-dir', stateDir, '--log-level', 'warn', ...opts.agentArgs,
+  ]);
+  await untilConnected(ecs, opts.cluster, opts.instances, 60_000, fleet);
+  return {
+    gantry,
+    ecs,
+    close: async () => {
+      await fleet.stop();
+      ecs.close();
+      await gantry.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
 }
