@@ -11,11 +11,14 @@
  *
  * The running hash of each upload is kept in memory so a commit need not read the bytes back; after a
  * restart (or an append that did not start at the hashed size) the commit hashes the file instead.
+ *
+ * Hashing, encryption and decryption run on a small pool of worker threads (./crypto-pool.ts), batch by
+ * batch: the main thread copies request bytes into batch buffers and hands them over, and hands decrypted
+ * segments to the response, so five layers pushed at once use every core instead of queueing on one.
  */
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import type { Hash } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { digestOf, newHash, parseDigest } from '../digest.js';
@@ -28,6 +31,8 @@ import {
   UploadOffsetError,
 } from './blob-store.js';
 import type { BlobInfo, BlobStore, ByteRange, UploadInfo } from './blob-store.js';
+import { CryptoPool, cryptoPool } from './crypto-pool.js';
+import type { PoolSlot } from './crypto-pool.js';
 import {
   DEFAULT_SEGMENT_SIZE,
   HEADER_SIZE,
@@ -37,7 +42,6 @@ import {
   openHeader,
   openSegment,
   plainSizeOf,
-  sealSegment,
   segmentOffset,
 } from './sealed-format.js';
 import type { MasterKey } from './sealed-format.js';
@@ -48,15 +52,35 @@ export interface FsBlobStoreOptions {
   readonly segmentSize?: number;
 }
 
-/** Sealed segments are written in batches of this many bytes (fewer, larger writes). */
-const WRITE_BATCH = 1024 * 1024;
-/** Segments are read and decrypted this many at a time when streaming a blob. */
-const READ_SEGMENTS = 16;
+/**
+ * Uploads are hashed, encrypted and written in batches of about this much plaintext (whole segments; fewer,
+ * larger writes), and blobs read and decrypted in batches of the same size.
+ */
+const BATCH_BYTES = 1024 * 1024;
+/** At most this many segments per batch (one gathering write takes three buffers per segment). */
+const BATCH_MAX_SEGMENTS = 256;
+/** Batches of one append in flight at once (filled, being encrypted, being written). */
+const APPEND_DEPTH = 3;
+/** Batches of one read in flight at once (read-ahead). */
+const READ_DEPTH = 4;
 const UPLOAD_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const EMPTY_SHA256 = digestOf(Buffer.alloc(0)).text;
 
+function segmentsPerBatch(segmentSize: number): number {
+  return Math.max(1, Math.min(BATCH_MAX_SEGMENTS, Math.floor(BATCH_BYTES / segmentSize)));
+}
+
+/** A running upload hash: held by a crypto worker (`slot`) once the first bytes went there. */
 interface RunningHash {
-  readonly hash: Hash;
+  readonly key: number;
+  slot: PoolSlot | undefined;
   size: number;
+}
+
+/** Swallows a rejection for now (the promise is awaited later), so it never counts as unhandled. */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 interface OpenUpload {
@@ -71,6 +95,7 @@ export class FsBlobStore implements BlobStore {
   readonly #master: MasterKey;
   readonly #segmentSize: number;
   readonly #hashes = new Map<string, RunningHash>();
+  readonly #pool: CryptoPool = cryptoPool();
 
   private constructor(opts: FsBlobStoreOptions) {
     this.#root = opts.root;
@@ -104,7 +129,16 @@ export class FsBlobStore implements BlobStore {
     } finally {
       await fh.close();
     }
-    this.#hashes.set(id, { hash: newHash('sha256'), size: 0 });
+    this.#forgetHash(id);
+    this.#hashes.set(id, { key: CryptoPool.nextId(), slot: undefined, size: 0 });
+  }
+
+  /** Drops an upload's running hash (here and in the worker holding it). */
+  #forgetHash(id: string): void {
+    const running = this.#hashes.get(id);
+    if (running === undefined) return;
+    this.#hashes.delete(id);
+    running.slot?.tell({ t: 'drop', key: running.key });
   }
 
   /** Opens an upload, cutting off a torn or unauthentic last segment left by a crash. */
@@ -139,7 +173,7 @@ export class FsBlobStore implements BlobStore {
       if (completeBytes !== fileSize) {
         await fh.truncate(completeBytes);
         await fh.sync();
-        this.#hashes.delete(id);
+        this.#forgetHash(id);
       }
       return { fh, dataKey, segmentSize, size };
     } catch (e) {
@@ -162,60 +196,80 @@ export class FsBlobStore implements BlobStore {
   async append(id: string, offset: number, data: AsyncIterable<Buffer> | Iterable<Buffer>, opts: { readonly maxBytes?: number } = {}): Promise<number> {
     const u = await this.#openUpload(id);
     const { fh, dataKey, segmentSize } = u;
+    let slot: PoolSlot | undefined;
     try {
       if (u.size !== offset) throw new UploadOffsetError(id, offset, u.size);
       let running = this.#hashes.get(id);
-      if (running !== undefined && running.size !== u.size) {
-        this.#hashes.delete(id);
+      if (running !== undefined && (running.size !== u.size || running.slot?.dead === true)) {
+        this.#forgetHash(id);
         running = undefined;
       }
+      // Every batch of this append goes to one worker, in order: the one holding the running hash, if any.
+      slot = running?.slot ?? this.#pool.forAppend();
+      slot.active++;
+      const worker = slot;
+      const key = new Uint8Array(dataKey);
+      const stream = CryptoPool.nextId();
+      const perBatch = segmentsPerBatch(segmentSize);
+      const capacity = perBatch * segmentSize;
+      const spare: Buffer[] = [];
+      const take = (): Buffer => spare.pop() ?? Buffer.allocUnsafeSlow(capacity);
+
       let index = Math.floor(u.size / segmentSize);
-      let writePos = segmentOffset(index, segmentSize);
-      const pending = Buffer.allocUnsafe(segmentSize);
-      let pendingLen = u.size - index * segmentSize;
-      if (pendingLen > 0) {
-        const sealed = Buffer.alloc(pendingLen + SEGMENT_OVERHEAD);
-        await fh.read(sealed, 0, sealed.length, writePos);
-        openSegment(dataKey, index, sealed).copy(pending, 0);
+      let at = segmentOffset(index, segmentSize);
+      let batch = take();
+      // The partial last segment is decrypted and re-sealed with the bytes that follow (under a new nonce).
+      let batchLen = u.size - index * segmentSize;
+      let hashFrom = batchLen;
+      if (batchLen > 0) {
+        const sealed = Buffer.alloc(batchLen + SEGMENT_OVERHEAD);
+        await fh.read(sealed, 0, sealed.length, at);
+        openSegment(dataKey, index, sealed).copy(batch, 0);
       }
-      const stride = segmentSize + SEGMENT_OVERHEAD;
-      // Two batch buffers: one fills (hash, encrypt) while the other is written, so receiving, encrypting and
-      // writing overlap.
-      const buffers = [Buffer.allocUnsafe(WRITE_BATCH + stride), Buffer.allocUnsafe(WRITE_BATCH + stride)];
-      let which = 0;
-      let batch = buffers[0]!;
-      let batchLen = 0;
       let size = u.size;
-      let writing: Promise<void> | undefined;
-      const write = async (buf: Buffer, len: number, at: number): Promise<void> => {
-        let off = 0;
-        while (off < len) off += (await fh.write(buf, off, len - off, at + off)).bytesWritten;
-      };
-      const flushBatch = async (): Promise<void> => {
-        await writing;
-        writing = batchLen > 0 ? write(batch, batchLen, writePos) : undefined;
-        writePos += batchLen;
-        which ^= 1;
-        batch = buffers[which]!;
+      const inFlight: Promise<void>[] = [];
+      let writeFailure: { error: unknown } | undefined;
+      const send = (): void => {
+        if (batchLen === 0) return;
+        let hash: { key: number; init: boolean; from: number } | undefined;
+        if (running !== undefined) {
+          hash = { key: running.key, init: running.slot === undefined, from: hashFrom };
+          running.slot = worker;
+        }
+        const buf = batch.buffer as ArrayBuffer;
+        const job = worker.request({ t: 'seal', id: CryptoPool.nextId(), stream, fd: fh.fd, dataKey: key, segmentSize, index, at, buf, len: batchLen, ...(hash ? { hash } : {}) }, [buf]);
+        inFlight.push(
+          quiet(
+            job.then(
+              (r) => void spare.push(Buffer.from(r.buf!)),
+              (e: unknown) => {
+                writeFailure ??= { error: e };
+              },
+            ),
+          ),
+        );
+        const segments = Math.ceil(batchLen / segmentSize);
+        index += segments;
+        at += segments * (segmentSize + SEGMENT_OVERHEAD);
+        batch = take();
         batchLen = 0;
+        hashFrom = 0;
       };
       let failure: unknown;
       try {
         for await (const chunk of data) {
           if (opts.maxBytes !== undefined && size - offset + chunk.length > opts.maxBytes) throw new BlobTooLargeError(opts.maxBytes);
-          running?.hash.update(chunk);
           size += chunk.length;
-          let at = 0;
-          while (at < chunk.length) {
-            const n = Math.min(segmentSize - pendingLen, chunk.length - at);
-            chunk.copy(pending, pendingLen, at, at + n);
-            pendingLen += n;
-            at += n;
-            if (pendingLen === segmentSize) {
-              batchLen += sealSegment(dataKey, index, pending, batch, batchLen);
-              index++;
-              pendingLen = 0;
-              if (batchLen >= WRITE_BATCH) await flushBatch();
+          let from = 0;
+          while (from < chunk.length) {
+            const n = Math.min(capacity - batchLen, chunk.length - from);
+            chunk.copy(batch, batchLen, from, from + n);
+            batchLen += n;
+            from += n;
+            if (batchLen === capacity) {
+              send();
+              if (inFlight.length >= APPEND_DEPTH) await inFlight.shift();
+              if (writeFailure !== undefined) throw writeFailure.error;
             }
           }
         }
@@ -224,19 +278,20 @@ export class FsBlobStore implements BlobStore {
       }
       // Keep what arrived: the complete segments, then the partial one (re-written by the next append).
       try {
-        if (pendingLen > 0) batchLen += sealSegment(dataKey, index, pending.subarray(0, pendingLen), batch, batchLen);
-        await flushBatch();
-        await writing;
+        if (writeFailure === undefined) send();
+        await Promise.all(inFlight);
+        if (writeFailure !== undefined) throw writeFailure.error;
         await fh.datasync();
       } catch (e) {
-        this.#hashes.delete(id);
-        await writing?.catch(() => undefined);
+        this.#forgetHash(id);
+        worker.tell({ t: 'drop', stream });
         throw e;
       }
       if (running !== undefined) running.size = size;
       if (failure !== undefined) throw failure;
       return size;
     } finally {
+      if (slot !== undefined) slot.active--;
       await fh.close();
     }
   }
@@ -246,14 +301,25 @@ export class FsBlobStore implements BlobStore {
     let actual: string;
     try {
       const running = this.#hashes.get(id);
+      let known: string | undefined;
       if (running !== undefined && running.size === u.size && expected.algorithm === 'sha256') {
-        actual = `sha256:${running.hash.digest('hex')}`;
+        this.#hashes.delete(id);
+        if (running.slot === undefined) {
+          if (u.size === 0) known = EMPTY_SHA256;
+        } else {
+          const r = await running.slot.request({ t: 'digest', id: CryptoPool.nextId(), key: running.key }).catch(() => undefined);
+          if (r?.hex !== undefined) known = `sha256:${r.hex}`;
+        }
       } else {
+        this.#forgetHash(id);
+      }
+      if (known === undefined) {
+        // No running hash (a restart, a lost worker, another algorithm): hash what the file holds.
         const h = newHash(expected.algorithm);
         for await (const plain of this.#segments(u.fh, u.dataKey, u.segmentSize, 0, u.size - 1, u.size)) h.update(plain);
-        actual = `${expected.algorithm}:${h.digest('hex')}`;
+        known = `${expected.algorithm}:${h.digest('hex')}`;
       }
-      this.#hashes.delete(id);
+      actual = known;
       if (actual === expected.text) await u.fh.sync();
     } finally {
       await u.fh.close();
@@ -275,7 +341,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async abortUpload(id: string): Promise<void> {
-    this.#hashes.delete(id);
+    this.#forgetHash(id);
     await rm(this.#uploadPath(id), { force: true });
   }
 
@@ -365,57 +431,47 @@ export class FsBlobStore implements BlobStore {
   }
 
   /**
-   * Decrypted plaintext of bytes start..end (inclusive), in segment-sized pieces. The next batch of segments
-   * is read from disk while the current one is decrypted and consumed (two buffers, alternating).
+   * Decrypted plaintext of bytes start..end (inclusive), in segment-sized pieces. Batches of segments are
+   * read and decrypted by the crypto workers, several ahead of the one being consumed.
    */
   async *#segments(fh: FileHandle, dataKey: Buffer, segmentSize: number, start: number, end: number, size: number): AsyncGenerator<Buffer> {
     if (end < start) return;
     const stride = segmentSize + SEGMENT_OVERHEAD;
     const first = Math.floor(start / segmentSize);
     const last = Math.floor(end / segmentSize);
-    const buffers = [Buffer.allocUnsafe(stride * READ_SEGMENTS), Buffer.allocUnsafe(stride * READ_SEGMENTS)];
+    const perBatch = segmentsPerBatch(segmentSize);
+    const key = new Uint8Array(dataKey);
     interface Batch {
       readonly i: number;
-      readonly n: number;
-      readonly want: number;
-      readonly buf: Buffer;
+      readonly pieces: Promise<ArrayBuffer[]>;
     }
-    const readBatch = async (i: number, buf: Buffer): Promise<Batch> => {
-      const n = Math.min(READ_SEGMENTS, last - i + 1);
-      const lastPlain = Math.min(size, (i + n) * segmentSize) - (i + n - 1) * segmentSize;
+    const queue: Batch[] = [];
+    let next = first;
+    const submit = (): void => {
+      const n = Math.min(perBatch, last - next + 1);
+      const lastPlain = Math.min(size, (next + n) * segmentSize) - (next + n - 1) * segmentSize;
       const want = (n - 1) * stride + lastPlain + SEGMENT_OVERHEAD;
-      let got = 0;
-      while (got < want) {
-        const { bytesRead } = await fh.read(buf, got, want - got, segmentOffset(i, segmentSize) + got);
-        if (bytesRead === 0) throw new SealedFormatError(`blob file ends early at segment ${i}`);
-        got += bytesRead;
-      }
-      return { i, n, want, buf };
+      const req = { t: 'open' as const, id: CryptoPool.nextId(), fd: fh.fd, dataKey: key, segmentSize, index: next, n, at: segmentOffset(next, segmentSize), want };
+      queue.push({ i: next, pieces: quiet(this.#pool.leastLoaded().request(req).then((r) => r.pieces!)) });
+      next += n;
     };
-    let which = 0;
-    let pending: Promise<Batch> | undefined = readBatch(first, buffers[0]!);
     try {
-      while (pending !== undefined) {
-        const batch: Batch = await pending;
-        const next: number = batch.i + batch.n;
-        which ^= 1;
-        pending = next <= last ? readBatch(next, buffers[which]!) : undefined;
-        // Decrypt the whole batch before yielding, so the buffer is free before the read after next reuses it.
-        const pieces: Buffer[] = [];
-        for (let k = 0; k < batch.n; k++) {
+      while (queue.length < READ_DEPTH && next <= last) submit();
+      while (queue.length > 0) {
+        const batch = queue.shift()!;
+        const pieces = await batch.pieces;
+        while (queue.length < READ_DEPTH && next <= last) submit();
+        for (let k = 0; k < pieces.length; k++) {
           const idx = batch.i + k;
-          const from = k * stride;
-          const to = k === batch.n - 1 ? batch.want : from + stride;
-          let plain = openSegment(dataKey, idx, batch.buf.subarray(from, to));
+          let plain = Buffer.from(pieces[k]!);
           const base = idx * segmentSize;
           if (idx === first || idx === last) plain = plain.subarray(Math.max(0, start - base), Math.min(plain.length, end - base + 1));
-          pieces.push(plain);
+          yield plain;
         }
-        yield* pieces;
       }
     } finally {
-      // Stopped early (the client went away): let the read in flight finish before the file is closed.
-      await pending?.catch(() => undefined);
+      // Stopped early (the client went away): the workers must be done with the file before it is closed.
+      await Promise.allSettled(queue.map((b) => b.pieces));
     }
   }
 

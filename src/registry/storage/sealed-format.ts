@@ -96,19 +96,27 @@ function freshNonce(): Buffer {
 }
 
 /** Encrypts one segment into `out` at `at` (which must have room for plain.length + overhead); returns bytes written. */
-export function sealSegment(dataKey: Buffer, index: number, plain: Buffer, out: Buffer, at: number): number {
+export function sealSegment(dataKey: Uint8Array, index: number, plain: Uint8Array, out: Buffer, at: number): number {
+  let n = at;
+  for (const part of sealSegmentParts(dataKey, index, plain)) n += part.copy(out, n);
+  return n - at;
+}
+
+/**
+ * Encrypts one segment and returns it as parts to write one after another (nonce, ciphertext, tag), so a
+ * batch of segments can go to disk in one gathering write without being copied into one buffer first.
+ */
+export function sealSegmentParts(dataKey: Uint8Array, index: number, plain: Uint8Array): Buffer[] {
   const nonce = freshNonce();
-  nonce.copy(out, at);
   const c = createCipheriv('aes-256-gcm', dataKey, nonce);
   c.setAAD(indexAad(index));
-  let n = c.update(plain).copy(out, at + NONCE);
-  n += c.final().copy(out, at + NONCE + n);
-  c.getAuthTag().copy(out, at + NONCE + n);
-  return NONCE + n + TAG;
+  const body = c.update(plain);
+  const rest = c.final();
+  return rest.length === 0 ? [nonce, body, c.getAuthTag()] : [nonce, body, rest, c.getAuthTag()];
 }
 
 /** Decrypts one sealed segment; SealedFormatError when it fails authentication. */
-export function openSegment(dataKey: Buffer, index: number, sealed: Buffer): Buffer {
+export function openSegment(dataKey: Uint8Array, index: number, sealed: Buffer): Buffer {
   if (sealed.length < SEGMENT_OVERHEAD) throw new SealedFormatError(`segment ${index} is truncated`);
   const d = createDecipheriv('aes-256-gcm', dataKey, sealed.subarray(0, NONCE));
   d.setAAD(indexAad(index));
