@@ -213,6 +213,20 @@ describe('service controller', () => {
     assert.match(events[0], /has reached a steady state/);
   });
 
+  it('consolidates a binpack service onto fewer instances when asked (gantry:consolidate), freeing whole instances', async () => {
+    // Spread first (one task per instance), then switch to binpack with consolidation on.
+    await ecs.call('CreateService', { cluster: 'c1', serviceName: 'web', taskDefinition: 'web:1', desiredCount: 4, placementStrategy: [{ type: 'spread', field: 'instanceId' }] });
+    await converge();
+    assert.equal(new Set(live().map((t) => t.containerInstanceArn)).size, 4);
+    const arn = (await describe1()).serviceArn;
+    await ecs.call('TagResource', { resourceArn: arn, tags: [{ key: 'gantry:consolidate', value: 'true' }] });
+    await ecs.call('UpdateService', { cluster: 'c1', service: 'web', placementStrategy: [{ type: 'binpack', field: 'memory' }] });
+    await converge({ desired: 4, min: 100, max: 200 });
+    assert.equal(live().length, 4);
+    assert.equal(new Set(live().map((t) => t.containerInstanceArn)).size, 1, 'all four fit on one instance');
+    assert.ok((await describe1()).events.some((e: { message: string }) => /is consolidating: moving 1 tasks off container instance/.test(e.message)));
+  });
+
   it('honours task scale-in protection', async () => {
     await ecs.call('CreateService', { cluster: 'c1', serviceName: 'web', taskDefinition: 'web:1', desiredCount: 4 });
     await converge();

@@ -11,7 +11,7 @@ import { deploymentId, serviceGroup, serviceKey, withDeploymentStarted, withEven
 import type { DeploymentRecord, ServiceEventRecord, ServiceRecord } from '../domain/service.js';
 import type { TaskRecord } from '../domain/task.js';
 import { stopTask } from '../domain/task-lifecycle.js';
-import { combineConstraints, parseConstraints, parseStrategy, SERVICE_DEFAULT_STRATEGY } from '../placement/options.js';
+import { combineConstraints, memberOf, parseConstraints, parseStrategy, SERVICE_DEFAULT_STRATEGY } from '../placement/options.js';
 import { checkOp, putOp } from '../state/catalog.js';
 import type { Versioned } from '../state/catalog.js';
 import { instanceKey, taskDefinitionKey, taskKey } from '../state/ecs-state.js';
@@ -27,7 +27,18 @@ import type { Launch } from '../api/ecs/task-launch.js';
 import { parseTaskDefinitionRef } from '../api/ecs/task-definitions.js';
 import { constraintFilter } from '../placement/constraints.js';
 import type { TaskDefinitionPlacementConstraint } from '@aws-sdk/client-ecs';
-import { decide, isHealthy } from './scheduler.js';
+import { CONSOLIDATE_TAG, decide, isHealthy } from './scheduler.js';
+
+/** Consolidation scales in whole instances first: tasks on the instance with the fewest of them, then the next. */
+function fewestFirst(tasks: readonly TaskRecord[]): TaskRecord[] {
+  const count = new Map<string, number>();
+  for (const t of tasks) count.set(t.containerInstanceArn ?? '', (count.get(t.containerInstanceArn ?? '') ?? 0) + 1);
+  return [...tasks].sort((a, b) => {
+    const x = a.containerInstanceArn ?? '';
+    const y = b.containerInstanceArn ?? '';
+    return count.get(x)! - count.get(y)! || (x < y ? -1 : x > y ? 1 : 0);
+  });
+}
 
 function taskDefinitionKeyOf(arns: Arns, arn: string): string {
   const ref = parseTaskDefinitionRef(arns, arn);
@@ -178,7 +189,12 @@ export class ServiceController {
       const daemonInstances = service.schedulingStrategy === 'DAEMON' ? this.#daemonInstances(service) : undefined;
       const zoneOf = (arn: string) => instanceOf(arn)?.attributes.find((a) => a.name === 'ecs.availability-zone')?.value;
       const zones = state.placement.cluster(service.cluster).activeZones();
-      const plan = decide({ service, tasks, instanceStatus, nowSec, settleSec, zoneOf, zones, ...(daemonInstances ? { daemonInstances } : {}) });
+      const engine0 = state.placement.cluster(service.cluster);
+      const instanceLoad = (arn: string) => {
+        const c = engine0.candidateOf(arn);
+        return c === undefined ? undefined : { tasks: c.runningTasksCount, cpu: c.remaining.cpu, memory: c.remaining.memory };
+      };
+      const plan = decide({ service, tasks, instanceStatus, nowSec, settleSec, zoneOf, zones, instanceLoad, ...(daemonInstances ? { daemonInstances } : {}) });
       const ops: WriteOp[] = [];
       const events: string[] = [...plan.events];
       const next: ServiceRecord = { ...service, deployments: [...plan.deployments] };
@@ -213,7 +229,10 @@ export class ServiceController {
       const toStop = [...plan.stop];
       if (plan.scaleIn > 0) {
         const rules = parseStrategy(service.placementStrategy, SERVICE_DEFAULT_STRATEGY);
-        const chosen = state.placement.cluster(service.cluster).selectForScaleIn(plan.scaleInFrom, plan.scaleIn, rules, serviceGroup(service.serviceName), seededRng(seed));
+        const consolidating = service.tags.some((t) => t.key === CONSOLIDATE_TAG && t.value === 'true') && rules[0]?.type === 'binpack';
+        const chosen = consolidating
+          ? fewestFirst(plan.scaleInFrom).slice(0, plan.scaleIn)
+          : state.placement.cluster(service.cluster).selectForScaleIn(plan.scaleInFrom, plan.scaleIn, rules, serviceGroup(service.serviceName), seededRng(seed));
         let budget = plan.healthyBudget;
         for (const task of chosen) {
           if (isHealthy(task, nowSec, settleSec)) {
@@ -256,7 +275,11 @@ export class ServiceController {
         };
         const prepared = prepareLaunch(launch, defRead.value, service.cluster);
         const strategy = parseStrategy(service.placementStrategy, SERVICE_DEFAULT_STRATEGY);
-        const constraints = combineConstraints(defRead.value.placementConstraints, parseConstraints(service.placementConstraints));
+        let constraints = combineConstraints(defRead.value.placementConstraints, parseConstraints(service.placementConstraints));
+        if (plan.consolidateFrom !== undefined) {
+          const away = instanceOf(plan.consolidateFrom)?.ec2InstanceId;
+          if (away !== undefined) constraints = [...constraints, memberOf(`ec2InstanceId != '${away}'`, 'consolidation')];
+        }
         const engine = state.placement.cluster(service.cluster);
         const attempts =
           engine.size === 0

@@ -37,7 +37,12 @@ export interface SchedulerInput {
   /** Zone of a container instance (its ecs.availability-zone), and the zones that have ACTIVE connected instances. */
   readonly zoneOf?: (containerInstanceArn: string) => string | undefined;
   readonly zones?: readonly string[];
+  /** Binpack consolidation (Gantry, opt-in): tasks of any kind on an instance, and what is free on it. */
+  readonly instanceLoad?: (containerInstanceArn: string) => { readonly tasks: number; readonly cpu: number; readonly memory: number } | undefined;
 }
+
+/** The service tag that turns binpack consolidation on (off by default; not an ECS feature). */
+export const CONSOLIDATE_TAG = 'gantry:consolidate';
 
 export interface TaskToStop {
   readonly task: TaskRecord;
@@ -63,6 +68,8 @@ export interface SchedulerPlan {
   readonly rollbackTo?: string;
   /** Nothing left to do until something changes. */
   readonly steady: boolean;
+  /** Binpack consolidation: start `start` tasks anywhere but this instance, whose service tasks then scale in. */
+  readonly consolidateFrom?: string;
   /** Run again at this time (epoch seconds) even if nothing changes: throttling, settling. */
   readonly wakeAtSec?: number;
   /** A DRAINING service with nothing left running: it becomes INACTIVE. */
@@ -196,7 +203,45 @@ export function decide(input: SchedulerInput): SchedulerPlan {
     keep.every((t) => isHealthy(t, nowSec, settleSec)) &&
     input.zoneOf !== undefined &&
     (input.zones?.length ?? 0) > 1;
-  if (rebalancing) {
+  // Binpack consolidation (Gantry, opt-in with the service tag gantry:consolidate=true): at full strength, when
+  // the service's tasks on one instance are all it runs and fit in what the service's other instances have free,
+  // start replacements elsewhere; scale-in (binpack in reverse: the emptiest instance first) then frees it.
+  let consolidateFrom: string | undefined;
+  const consolidating =
+    service.tags.some((t) => t.key === CONSOLIDATE_TAG && t.value === 'true') &&
+    service.placementStrategy[0]?.type === 'binpack' &&
+    leaving.length === 0 &&
+    keep.length === D &&
+    D > 0 &&
+    keep.every((t) => isHealthy(t, nowSec, settleSec)) &&
+    input.instanceLoad !== undefined;
+  if (consolidating) {
+    const byInstance = new Map<string, TaskRecord[]>();
+    for (const t of keep) {
+      const arn = t.containerInstanceArn ?? '';
+      let l = byInstance.get(arn);
+      if (!l) byInstance.set(arn, (l = []));
+      l.push(t);
+    }
+    const used = [...byInstance.keys()].sort((a, b) => byInstance.get(a)!.length - byInstance.get(b)!.length || (a < b ? -1 : 1));
+    for (const arn of used) {
+      const mine = byInstance.get(arn)!;
+      if (mine.length > room || input.instanceLoad(arn)?.tasks !== mine.length) continue;
+      const need = mine.reduce((n, t) => ({ cpu: n.cpu + t.reservation.cpu, memory: n.memory + t.reservation.memory }), { cpu: 0, memory: 0 });
+      const free = used.filter((x) => x !== arn).reduce((n, x) => {
+        const l = input.instanceLoad!(x);
+        return { cpu: n.cpu + Math.max(0, l?.cpu ?? 0), memory: n.memory + Math.max(0, l?.memory ?? 0) };
+      }, { cpu: 0, memory: 0 });
+      if (need.cpu <= free.cpu && need.memory <= free.memory) {
+        consolidateFrom = arn;
+        start = mine.length;
+        events.push(`${label(service)} is consolidating: moving ${mine.length} tasks off container instance ${arn.slice(arn.lastIndexOf('/') + 1)} to free it.`);
+        break;
+      }
+    }
+  }
+
+  if (rebalancing && consolidateFrom === undefined) {
     const perZone = new Map<string, number>((input.zones ?? []).map((z) => [z, 0]));
     for (const t of keep) {
       const z = input.zoneOf!(t.containerInstanceArn ?? '');
@@ -275,6 +320,7 @@ export function decide(input: SchedulerInput): SchedulerPlan {
     deployments,
     events,
     ...(rollbackTo !== undefined ? { rollbackTo } : {}),
+    ...(consolidateFrom !== undefined ? { consolidateFrom } : {}),
     steady,
     ...(wakeAtSec !== undefined ? { wakeAtSec } : {}),
     drained: false,
