@@ -5,8 +5,8 @@
  * worker reads or writes the caller's file descriptor by position, and every caller waits for all of its jobs
  * to settle before it closes that descriptor.
  *
- * Batches travel as transferred ArrayBuffers (no copies): an upload batch goes to its worker and comes back
- * for reuse; decrypted segments come back as the buffers the decipher produced.
+ * Batches travel without copies: an upload batch is a SharedArrayBuffer the caller fills and reuses once the
+ * worker answers; a batch of decrypted segments comes back as one transferred buffer.
  *
  * A running upload hash lives in one worker (an upload's batches all go to the worker that holds its hash, and
  * a worker handles its messages in order, so the hash sees the bytes in order). If that worker is gone, the
@@ -32,8 +32,8 @@ export type PoolRequest =
       readonly index: number;
       /** File offset of that segment. */
       readonly at: number;
-      /** Plaintext, transferred; `len` bytes of it are used, and it is transferred back when done. */
-      readonly buf: ArrayBuffer;
+      /** Plaintext, shared with the caller (who reuses it once answered); `len` bytes of it are used. */
+      readonly buf: SharedArrayBuffer;
       readonly len: number;
       /** Add buf[from, len) to the running hash `key` (`init`: start it); bytes before `from` were hashed before. */
       readonly hash?: { readonly key: number; readonly init: boolean; readonly from: number };
@@ -55,7 +55,7 @@ export type PoolRequest =
 
 /** Answers from a worker. */
 export type PoolReply =
-  | { readonly id: number; readonly ok: true; readonly buf?: ArrayBuffer; readonly pieces?: ArrayBuffer[]; readonly hex?: string }
+  | { readonly id: number; readonly ok: true; readonly plain?: ArrayBuffer; readonly hex?: string }
   | { readonly id: number; readonly ok: false; readonly message: string; readonly code?: string; readonly sealed: boolean };
 
 interface Waiter {
@@ -143,6 +143,11 @@ export class CryptoPool {
       this.#slots[i] = s;
     }
     return s;
+  }
+
+  /** Starts every worker now (a thread takes some milliseconds to start; better at startup than in a push). */
+  warm(): void {
+    for (let i = 0; i < this.#slots.length; i++) this.#slot(i);
   }
 
   /** The worker to bind a new append to: the fewest appends bound, then the shortest queue. */

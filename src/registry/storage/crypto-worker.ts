@@ -63,7 +63,8 @@ function seal(m: PoolRequest & { t: 'seal' }): void {
   }
 }
 
-function open(m: PoolRequest & { t: 'open' }): ArrayBuffer[] {
+/** Reads and decrypts `n` segments; their plaintext, one after another, in one new buffer (to be transferred). */
+function open(m: PoolRequest & { t: 'open' }): ArrayBuffer {
   if (readBuf.length < m.want) readBuf = Buffer.allocUnsafeSlow(m.want);
   let got = 0;
   while (got < m.want) {
@@ -72,16 +73,14 @@ function open(m: PoolRequest & { t: 'open' }): ArrayBuffer[] {
     got += n;
   }
   const stride = m.segmentSize + SEGMENT_OVERHEAD;
-  const pieces: ArrayBuffer[] = [];
+  const out = Buffer.allocUnsafeSlow(m.want - m.n * SEGMENT_OVERHEAD);
+  let len = 0;
   for (let k = 0; k < m.n; k++) {
     const from = k * stride;
     const to = k === m.n - 1 ? m.want : from + stride;
-    const plain = openSegment(m.dataKey, m.index + k, readBuf.subarray(from, to));
-    // The decipher's output normally owns its memory: send that. Otherwise send a copy.
-    if (plain.byteOffset === 0 && plain.buffer.byteLength === plain.length && plain.buffer instanceof ArrayBuffer) pieces.push(plain.buffer);
-    else pieces.push(new Uint8Array(plain).buffer);
+    len += openSegment(m.dataKey, m.index + k, readBuf.subarray(from, to)).copy(out, len);
   }
-  return pieces;
+  return out.buffer as ArrayBuffer;
 }
 
 port.on('message', (m: PoolRequest) => {
@@ -95,12 +94,11 @@ port.on('message', (m: PoolRequest) => {
   try {
     if (m.t === 'seal') {
       seal(m);
-      reply = { id: m.id, ok: true, buf: m.buf };
-      transfer = [m.buf];
+      reply = { id: m.id, ok: true };
     } else if (m.t === 'open') {
-      const pieces = open(m);
-      reply = { id: m.id, ok: true, pieces };
-      transfer = pieces;
+      const plain = open(m);
+      reply = { id: m.id, ok: true, plain };
+      transfer = [plain];
     } else {
       const h = hashes.get(m.key);
       hashes.delete(m.key);

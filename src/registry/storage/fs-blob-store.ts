@@ -61,6 +61,11 @@ const BATCH_BYTES = 1024 * 1024;
 const BATCH_MAX_SEGMENTS = 256;
 /** Batches of one append in flight at once (filled, being encrypted, being written). */
 const APPEND_DEPTH = 3;
+/**
+ * While an upload streams in, its file is flushed (fdatasync) in the background every this many bytes, so the
+ * flush before the append is acknowledged finds little left to write.
+ */
+const SYNC_EVERY = 8 * 1024 * 1024;
 /** Batches of one read in flight at once (read-ahead). */
 const READ_DEPTH = 4;
 const UPLOAD_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -75,6 +80,22 @@ interface RunningHash {
   readonly key: number;
   slot: PoolSlot | undefined;
   size: number;
+}
+
+/**
+ * Upload batch buffers, shared with the crypto workers (SharedArrayBuffer) and reused across appends: a batch
+ * goes to a worker and back without new ArrayBuffers on either side, so pushing does not feed the main
+ * thread's garbage collector with hundreds of megabytes of short-lived buffers.
+ */
+const spareBatches = new Map<number, Buffer[]>();
+const SPARE_BATCHES = 16;
+function takeBatch(capacity: number): Buffer {
+  return spareBatches.get(capacity)?.pop() ?? Buffer.from(new SharedArrayBuffer(capacity));
+}
+function giveBatch(b: Buffer): void {
+  let list = spareBatches.get(b.length);
+  if (list === undefined) spareBatches.set(b.length, (list = []));
+  if (list.length < SPARE_BATCHES) list.push(b);
 }
 
 /** Swallows a rejection for now (the promise is awaited later), so it never counts as unhandled. */
@@ -106,6 +127,7 @@ export class FsBlobStore implements BlobStore {
   static async open(opts: FsBlobStoreOptions): Promise<FsBlobStore> {
     await mkdir(join(opts.root, 'blobs'), { recursive: true, mode: 0o700 });
     await mkdir(join(opts.root, 'uploads'), { recursive: true, mode: 0o700 });
+    cryptoPool().warm();
     return new FsBlobStore(opts);
   }
 
@@ -212,8 +234,7 @@ export class FsBlobStore implements BlobStore {
       const stream = CryptoPool.nextId();
       const perBatch = segmentsPerBatch(segmentSize);
       const capacity = perBatch * segmentSize;
-      const spare: Buffer[] = [];
-      const take = (): Buffer => spare.pop() ?? Buffer.allocUnsafeSlow(capacity);
+      const take = (): Buffer => takeBatch(capacity);
 
       let index = Math.floor(u.size / segmentSize);
       let at = segmentOffset(index, segmentSize);
@@ -229,6 +250,8 @@ export class FsBlobStore implements BlobStore {
       let size = u.size;
       const inFlight: Promise<void>[] = [];
       let writeFailure: { error: unknown } | undefined;
+      let syncing: Promise<void> | undefined;
+      let syncedAt = at;
       const send = (): void => {
         if (batchLen === 0) return;
         let hash: { key: number; init: boolean; from: number } | undefined;
@@ -236,12 +259,13 @@ export class FsBlobStore implements BlobStore {
           hash = { key: running.key, init: running.slot === undefined, from: hashFrom };
           running.slot = worker;
         }
-        const buf = batch.buffer as ArrayBuffer;
-        const job = worker.request({ t: 'seal', id: CryptoPool.nextId(), stream, fd: fh.fd, dataKey: key, segmentSize, index, at, buf, len: batchLen, ...(hash ? { hash } : {}) }, [buf]);
+        const sent = batch;
+        const buf = sent.buffer as SharedArrayBuffer;
+        const job = worker.request({ t: 'seal', id: CryptoPool.nextId(), stream, fd: fh.fd, dataKey: key, segmentSize, index, at, buf, len: batchLen, ...(hash ? { hash } : {}) });
         inFlight.push(
           quiet(
             job.then(
-              (r) => void spare.push(Buffer.from(r.buf!)),
+              () => giveBatch(sent),
               (e: unknown) => {
                 writeFailure ??= { error: e };
               },
@@ -254,6 +278,20 @@ export class FsBlobStore implements BlobStore {
         batch = take();
         batchLen = 0;
         hashFrom = 0;
+        if (syncing === undefined && at - syncedAt >= SYNC_EVERY) {
+          // Early writeback of what the workers wrote so far (only an optimisation: the flush below is the one
+          // that makes the append durable). A failed flush fails the append.
+          syncedAt = at;
+          syncing = quiet(
+            fh.datasync().then(
+              () => void (syncing = undefined),
+              (e: unknown) => {
+                writeFailure ??= { error: e };
+                syncing = undefined;
+              },
+            ),
+          );
+        }
       };
       let failure: unknown;
       try {
@@ -280,6 +318,7 @@ export class FsBlobStore implements BlobStore {
       try {
         if (writeFailure === undefined) send();
         await Promise.all(inFlight);
+        await syncing;
         if (writeFailure !== undefined) throw writeFailure.error;
         await fh.datasync();
       } catch (e) {
@@ -431,7 +470,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   /**
-   * Decrypted plaintext of bytes start..end (inclusive), in segment-sized pieces. Batches of segments are
+   * Decrypted plaintext of bytes start..end (inclusive), a batch of segments at a time. Batches of segments are
    * read and decrypted by the crypto workers, several ahead of the one being consumed.
    */
   async *#segments(fh: FileHandle, dataKey: Buffer, segmentSize: number, start: number, end: number, size: number): AsyncGenerator<Buffer> {
@@ -443,7 +482,7 @@ export class FsBlobStore implements BlobStore {
     const key = new Uint8Array(dataKey);
     interface Batch {
       readonly i: number;
-      readonly pieces: Promise<ArrayBuffer[]>;
+      readonly plain: Promise<ArrayBuffer>;
     }
     const queue: Batch[] = [];
     let next = first;
@@ -452,26 +491,22 @@ export class FsBlobStore implements BlobStore {
       const lastPlain = Math.min(size, (next + n) * segmentSize) - (next + n - 1) * segmentSize;
       const want = (n - 1) * stride + lastPlain + SEGMENT_OVERHEAD;
       const req = { t: 'open' as const, id: CryptoPool.nextId(), fd: fh.fd, dataKey: key, segmentSize, index: next, n, at: segmentOffset(next, segmentSize), want };
-      queue.push({ i: next, pieces: quiet(this.#pool.leastLoaded().request(req).then((r) => r.pieces!)) });
+      queue.push({ i: next, plain: quiet(this.#pool.leastLoaded().request(req).then((r) => r.plain!)) });
       next += n;
     };
     try {
       while (queue.length < READ_DEPTH && next <= last) submit();
       while (queue.length > 0) {
         const batch = queue.shift()!;
-        const pieces = await batch.pieces;
+        const plain = Buffer.from(await batch.plain);
         while (queue.length < READ_DEPTH && next <= last) submit();
-        for (let k = 0; k < pieces.length; k++) {
-          const idx = batch.i + k;
-          let plain = Buffer.from(pieces[k]!);
-          const base = idx * segmentSize;
-          if (idx === first || idx === last) plain = plain.subarray(Math.max(0, start - base), Math.min(plain.length, end - base + 1));
-          yield plain;
-        }
+        // The batch holds the plaintext of segments batch.i… from byte batch.i × segmentSize; cut it to the range.
+        const base = batch.i * segmentSize;
+        yield plain.subarray(Math.max(0, start - base), Math.min(plain.length, end - base + 1));
       }
     } finally {
       // Stopped early (the client went away): the workers must be done with the file before it is closed.
-      await Promise.allSettled(queue.map((b) => b.pieces));
+      await Promise.allSettled(queue.map((b) => b.plain));
     }
   }
 
