@@ -5,8 +5,8 @@
  * worker reads or writes the caller's file descriptor by position, and every caller waits for all of its jobs
  * to settle before it closes that descriptor.
  *
- * Batches travel without copies: an upload batch is a SharedArrayBuffer the caller fills and reuses once the
- * worker answers; a batch of decrypted segments comes back as one transferred buffer.
+ * Batches travel in shared memory, not copied: an upload batch is a SharedArrayBuffer the caller fills and
+ * reuses once the worker answers; a batch of decrypted segments comes back as one new SharedArrayBuffer.
  *
  * A running upload hash lives in one worker (an upload's batches all go to the worker that holds its hash, and
  * a worker handles its messages in order, so the hash sees the bytes in order). If that worker is gone, the
@@ -55,7 +55,7 @@ export type PoolRequest =
 
 /** Answers from a worker. */
 export type PoolReply =
-  | { readonly id: number; readonly ok: true; readonly plain?: ArrayBuffer; readonly hex?: string }
+  | { readonly id: number; readonly ok: true; readonly plain?: SharedArrayBuffer; readonly hex?: string }
   | { readonly id: number; readonly ok: false; readonly message: string; readonly code?: string; readonly sealed: boolean };
 
 interface Waiter {
@@ -95,14 +95,14 @@ export class PoolSlot {
     this.#pending.clear();
   }
 
-  request(msg: Exclude<PoolRequest, { t: 'drop' }>, transfer: ArrayBuffer[] = []): Promise<PoolReply & { ok: true }> {
+  request(msg: Exclude<PoolRequest, { t: 'drop' }>): Promise<PoolReply & { ok: true }> {
     if (this.dead) return Promise.reject(new Error('a registry crypto worker exited'));
     const p = new Promise<PoolReply & { ok: true }>((resolve, reject) => {
       this.#pending.set(msg.id, { resolve, reject });
     });
     if (this.#pending.size === 1) this.worker.ref();
     try {
-      this.worker.postMessage(msg, transfer);
+      this.worker.postMessage(msg);
     } catch (e) {
       this.#pending.get(msg.id)?.reject(e);
       this.#pending.delete(msg.id);

@@ -54,7 +54,7 @@ export interface FsBlobStoreOptions {
 
 /**
  * Uploads are hashed, encrypted and written in batches of about this much plaintext (whole segments; fewer,
- * larger writes), and blobs read and decrypted in batches of the same size.
+ * larger writes).
  */
 const BATCH_BYTES = 1024 * 1024;
 /** At most this many segments per batch (one gathering write takes three buffers per segment). */
@@ -66,13 +66,17 @@ const APPEND_DEPTH = 3;
  * flush before the append is acknowledged finds little left to write.
  */
 const SYNC_EVERY = 8 * 1024 * 1024;
-/** Batches of one read in flight at once (read-ahead). */
-const READ_DEPTH = 4;
+/**
+ * Blobs are read and decrypted in batches of about this much (each comes back to the main thread as one
+ * buffer: fewer, larger buffers mean fewer garbage collections there), this many batches ahead.
+ */
+const READ_BATCH_BYTES = 2 * 1024 * 1024;
+const READ_DEPTH = 3;
 const UPLOAD_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const EMPTY_SHA256 = digestOf(Buffer.alloc(0)).text;
 
-function segmentsPerBatch(segmentSize: number): number {
-  return Math.max(1, Math.min(BATCH_MAX_SEGMENTS, Math.floor(BATCH_BYTES / segmentSize)));
+function segmentsPerBatch(segmentSize: number, bytes = BATCH_BYTES): number {
+  return Math.max(1, Math.min(BATCH_MAX_SEGMENTS, Math.floor(bytes / segmentSize)));
 }
 
 /** A running upload hash: held by a crypto worker (`slot`) once the first bytes went there. */
@@ -462,6 +466,8 @@ export class FsBlobStore implements BlobStore {
       const gen = this.#segments(fh, dataKey, segmentSize, start, end, size);
       const stream = Readable.from(gen, { objectMode: false, highWaterMark: 1024 * 1024 });
       stream.once('close', () => void fh.close().catch(() => undefined));
+      // Start reading now, while the caller sends the response headers.
+      stream.read(0);
       return stream;
     } catch (e) {
       await fh.close();
@@ -478,16 +484,19 @@ export class FsBlobStore implements BlobStore {
     const stride = segmentSize + SEGMENT_OVERHEAD;
     const first = Math.floor(start / segmentSize);
     const last = Math.floor(end / segmentSize);
-    const perBatch = segmentsPerBatch(segmentSize);
+    const perBatch = segmentsPerBatch(segmentSize, READ_BATCH_BYTES);
     const key = new Uint8Array(dataKey);
     interface Batch {
       readonly i: number;
-      readonly plain: Promise<ArrayBuffer>;
+      readonly plain: Promise<SharedArrayBuffer>;
     }
     const queue: Batch[] = [];
     let next = first;
+    // The first batches are small, so the first bytes go out soon after the request; then they double.
+    let batchSegments = 1;
     const submit = (): void => {
-      const n = Math.min(perBatch, last - next + 1);
+      const n = Math.min(batchSegments, last - next + 1);
+      batchSegments = Math.min(perBatch, batchSegments * 2);
       const lastPlain = Math.min(size, (next + n) * segmentSize) - (next + n - 1) * segmentSize;
       const want = (n - 1) * stride + lastPlain + SEGMENT_OVERHEAD;
       const req = { t: 'open' as const, id: CryptoPool.nextId(), fd: fh.fd, dataKey: key, segmentSize, index: next, n, at: segmentOffset(next, segmentSize), want };

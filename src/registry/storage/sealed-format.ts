@@ -131,6 +131,29 @@ export function openSegment(dataKey: Uint8Array, index: number, sealed: Buffer):
   }
 }
 
+/** Decrypting in pieces of this size keeps each output buffer small (reused by malloc, cache-warm when copied). */
+const OPEN_PIECE = 64 * 1024;
+
+/**
+ * Decrypts one sealed segment into `out` at `at`; returns the plaintext length. SealedFormatError when it fails
+ * authentication — `out` then holds unauthenticated bytes and must be discarded by the caller.
+ */
+export function openSegmentInto(dataKey: Uint8Array, index: number, sealed: Buffer, out: Buffer, at: number): number {
+  if (sealed.length < SEGMENT_OVERHEAD) throw new SealedFormatError(`segment ${index} is truncated`);
+  const d = createDecipheriv('aes-256-gcm', dataKey, sealed.subarray(0, NONCE));
+  d.setAAD(indexAad(index));
+  d.setAuthTag(sealed.subarray(sealed.length - TAG));
+  const end = sealed.length - TAG;
+  let n = at;
+  try {
+    for (let from = NONCE; from < end; from += OPEN_PIECE) n += d.update(sealed.subarray(from, Math.min(end, from + OPEN_PIECE))).copy(out, n);
+    n += d.final().copy(out, n);
+  } catch {
+    throw new SealedFormatError(`segment ${index} failed authentication (corrupt or tampered)`);
+  }
+  return n - at;
+}
+
 /** Plaintext size of a file of `fileSize` bytes; `torn` when its last segment is incomplete (a crash mid-write). */
 export function plainSizeOf(fileSize: number, segmentSize: number): { size: number; completeBytes: number; torn: boolean } {
   const body = Math.max(0, fileSize - HEADER_SIZE);
