@@ -165,8 +165,9 @@ export class DockerRuntime implements ContainerRuntime {
     if (res.status !== 200) throw new RuntimeError('CannotInspectContainerError', res.body?.message ?? `${id}: HTTP ${res.status}`);
     const status = toContainerStatus(res.body, await this.digestOf(res.body.Image));
     if (status.oomKilled || status.state !== 'exited' || status.exitCode !== 137 || !res.body.HostConfig?.Memory) return status;
-    // Killed (137) with a memory limit but not flagged: give the oom event a moment to arrive.
-    for (let i = 0; i < 10 && !this.oomKilled.has(status.id); i++) await new Promise((r) => setTimeout(r, 25));
+    // Killed (137) with a memory limit but not flagged (Docker 20.10 misses very early OOM kills in the inspect
+    // state): give the oom event, which can lag behind on a busy engine, up to 2 s to arrive.
+    for (let i = 0; i < 80 && !this.oomKilled.has(status.id); i++) await new Promise((r) => setTimeout(r, 25));
     return this.oomKilled.has(status.id) ? { ...status, oomKilled: true } : status;
   }
 
