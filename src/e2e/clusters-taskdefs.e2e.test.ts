@@ -23,7 +23,7 @@ import {
   paginateListTaskDefinitions,
 } from '@aws-sdk/client-ecs';
 import type { ECSClient, RegisterTaskDefinitionCommandInput } from '@aws-sdk/client-ecs';
-import { ACCOUNT, REGION, aws, boto3, startGantry } from '../testing/harness.js';
+import { aws, boto3, startGantry } from '../testing/harness.js';
 import type { GantryProcess } from '../testing/harness.js';
 import {
   assertBotoError,
@@ -34,16 +34,16 @@ import {
   assertSdkError,
   botoOk,
   cliCall,
+  clusterArn,
   cliOk,
   ecsCall,
   sdkClient,
   sdkError,
   sorted,
+  tdArn,
 } from './support.js';
 import type { ErrorCase } from './support.js';
 
-const clusterArn = (name: string) => `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${name}`;
-const tdArn = (family: string, revision: number) => `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:${revision}`;
 const STATISTICS = [
   'runningEC2TasksCount',
   'runningFargateTasksCount',

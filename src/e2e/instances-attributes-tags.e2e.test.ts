@@ -42,16 +42,16 @@ import {
   assertSdkError,
   botoOk,
   cliCall,
+  clusterArn,
   cliOk,
   ecsCall,
   sdkClient,
   sdkError,
   sorted,
+  tdArn,
 } from './support.js';
 import type { ErrorCase } from './support.js';
 
-const clusterArn = (name: string) => `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${name}`;
-const tdArn = (family: string, revision: number) => `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:${revision}`;
 const instanceArnRe = (cluster: string) => new RegExp(`^arn:aws:ecs:${REGION}:${ACCOUNT}:container-instance/${cluster}/[0-9a-f]{32}$`);
 const idOf = (arn: string) => arn.split('/').at(-1)!;
 const ROOT_ARN = `arn:aws:iam::${ACCOUNT}:root`;

@@ -10,10 +10,14 @@ import { join } from 'node:path';
 import * as ecs from '@aws-sdk/client-ecs';
 import type { ECSClientConfig } from '@aws-sdk/client-ecs';
 import { EcsClient, spawnGantry, untilConnected, writeJoinToken } from '../bench/support.js';
-import { ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, aws, boto3, startGantry } from '../testing/harness.js';
+import { ACCESS_KEY_ID, ACCOUNT, REGION, SECRET_ACCESS_KEY, aws, boto3, startGantry } from '../testing/harness.js';
 import type { BotoCall, BotoResult, CliResult, GantryProcess } from '../testing/harness.js';
 
 export const ECS_TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113';
+
+/** ARNs as the test server (REGION, ACCOUNT) mints them. */
+export const clusterArn = (name: string): string => `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${name}`;
+export const tdArn = (family: string, revision: number): string => `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:${revision}`;
 
 export function sdkClient(url: string, config: Partial<ECSClientConfig> = {}): ecs.ECSClient {
   // The SDK warns once per process that releases after January 2027 need Node 22; noise in test output.

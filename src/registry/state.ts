@@ -8,38 +8,6 @@ import { GroupIndex } from '../state/group-index.js';
 import { RegistryKind, imageKey, linkKey, tagKey } from './records.js';
 import type { BlobLinkRecord, ImageRecord, RepositoryRecord, TagRecord, UploadRecord } from './records.js';
 
-/** group → keys, where one record may belong to several groups (an image to every digest it references). */
-export class MultiIndex {
-  readonly #groups = new Map<string, Set<string>>();
-
-  constructor(catalog: Catalog, kind: string, groupsOf: (value: unknown, key: string) => readonly string[]) {
-    for (const [key, v] of catalog.all(kind)) for (const g of groupsOf(v.value, key)) this.#add(g, key);
-    catalog.subscribeSpeculative((c) => {
-      if (c.kind !== kind) return;
-      if (c.before !== undefined) for (const g of groupsOf(c.before, c.key)) this.#remove(g, c.key);
-      if (c.after !== undefined) for (const g of groupsOf(c.after, c.key)) this.#add(g, c.key);
-    });
-  }
-
-  #add(group: string, key: string): void {
-    let s = this.#groups.get(group);
-    if (!s) this.#groups.set(group, (s = new Set()));
-    s.add(key);
-  }
-
-  #remove(group: string, key: string): void {
-    const s = this.#groups.get(group);
-    if (!s) return;
-    s.delete(key);
-    if (s.size === 0) this.#groups.delete(group);
-  }
-
-  keys(group: string): ReadonlySet<string> {
-    return this.#groups.get(group) ?? EMPTY;
-  }
-}
-const EMPTY: ReadonlySet<string> = new Set();
-
 export class RegistryState {
   readonly imagesByRepo: GroupIndex;
   readonly tagsByRepo: GroupIndex;
@@ -50,7 +18,7 @@ export class RegistryState {
   readonly linksByDigest: GroupIndex;
   readonly uploadsByRepo: GroupIndex;
   /** repo@digest → images of that repository referencing it (as config, layer, or index member). */
-  readonly referencedBy: MultiIndex;
+  readonly referencedBy: GroupIndex;
   /** repo@subject-digest → images whose `subject` it is (the referrers API). */
   readonly referrers: GroupIndex;
 
@@ -62,7 +30,7 @@ export class RegistryState {
     this.linksByRepo = new GroupIndex(catalog, RegistryKind.blobLink, repoOf);
     this.linksByDigest = new GroupIndex(catalog, RegistryKind.blobLink, (v) => (v as BlobLinkRecord).digest);
     this.uploadsByRepo = new GroupIndex(catalog, RegistryKind.upload, repoOf);
-    this.referencedBy = new MultiIndex(catalog, RegistryKind.image, (v) => {
+    this.referencedBy = new GroupIndex(catalog, RegistryKind.image, (v) => {
       const i = v as ImageRecord;
       return [...i.blobs, ...i.manifests].map((d) => imageKey(i.repositoryName, d));
     });

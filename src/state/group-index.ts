@@ -2,7 +2,7 @@ import type { Catalog } from './catalog.js';
 
 /**
  * A secondary index over one kind of the catalog: group → keys (e.g. cluster name → its container
- * instances). Built from the catalog at creation and kept current by its speculative change feed, so it
+ * instances). A record may belong to no group, one, or several (an image to every digest it references). Built from the catalog at creation and kept current by its speculative change feed, so it
  * also holds records of commits still in flight: decisions must see those (see Catalog). Readers therefore
  * treat `keys` as candidates and read each record through `catalog.get`, which shows committed records
  * only outside a decision.
@@ -13,7 +13,7 @@ export class GroupIndex {
   constructor(
     catalog: Catalog,
     readonly kind: string,
-    readonly groupOf: (value: unknown, key: string) => string | undefined,
+    readonly groupOf: (value: unknown, key: string) => string | readonly string[] | undefined,
   ) {
     for (const [key, v] of catalog.all(kind)) this.#add(groupOf(v.value, key), key);
     catalog.subscribeSpeculative((c) => {
@@ -26,15 +26,25 @@ export class GroupIndex {
     });
   }
 
-  #add(group: string | undefined, key: string): void {
-    if (group === undefined) return;
+  #add(groups: string | readonly string[] | undefined, key: string): void {
+    if (groups === undefined) return;
+    if (typeof groups !== 'string') {
+      for (const g of groups) this.#add(g, key);
+      return;
+    }
+    const group = groups;
     let s = this.#groups.get(group);
     if (!s) this.#groups.set(group, (s = new Set()));
     s.add(key);
   }
 
-  #remove(group: string | undefined, key: string): void {
-    if (group === undefined) return;
+  #remove(groups: string | readonly string[] | undefined, key: string): void {
+    if (groups === undefined) return;
+    if (typeof groups !== 'string') {
+      for (const g of groups) this.#remove(g, key);
+      return;
+    }
+    const group = groups;
     const s = this.#groups.get(group);
     if (!s) return;
     s.delete(key);
