@@ -61,6 +61,9 @@ export class Arns {
   serviceDeployment(cluster: string, service: string, id: string): string {
     return `${this.#prefix}service-deployment/${cluster}/${service}/${id}`;
   }
+  serviceRevision(cluster: string, service: string, id: string): string {
+    return `${this.#prefix}service-revision/${cluster}/${service}/${id}`;
+  }
   repository(name: string): string {
     return `${this.#ecrPrefix}repository/${name}`;
   }

@@ -203,7 +203,7 @@ export class AgentHub {
         }
         this.#enqueue(session, async () => {
           await this.#setConnected(session.cluster, session.instanceId, true, msg.agentVersion);
-          for (const r of msg.tasks) await this.#apply(session, r);
+          await this.#applyAll(session, msg.tasks);
           await this.#stopLostTasks(session, new Set(msg.tasks.map((r) => r.taskArn)));
           session.helloDone = true;
           this.#sendDesired(session);
@@ -297,7 +297,6 @@ export class AgentHub {
 
   /** Applies reports in order in one durable commit (one write per task); reports about other instances' tasks are ignored. */
   async #applyAll(session: Session, reports: readonly TaskReport[]): Promise<void> {
-    if (reports.length === 1) return this.#apply(session, reports[0]!);
     const { state, clock } = this.#deps;
     await state.catalog.transact(() => {
       const nowSec = epochSeconds(clock.now());
@@ -320,18 +319,7 @@ export class AgentHub {
     });
   }
 
-  /** Applies one report to its task, durably; reports about tasks of other instances are ignored. */
-  async #apply(session: Session, report: TaskReport): Promise<void> {
-    const { state, clock } = this.#deps;
-    const taskId = report.taskArn.split('/').at(-1)!;
-    const key = `${session.cluster}/${taskId}`;
-    await state.catalog.transact(() => {
-      const cur = state.catalog.get<TaskRecord>(Kind.task, key);
-      if (!cur || cur.value.containerInstanceArn !== session.instanceArn) return { ops: [], result: undefined };
-      const next = applyTaskReport(cur.value, report, epochSeconds(clock.now()));
-      return next ? { ops: [putOp(Kind.task, key, next, cur)], result: undefined } : { ops: [], result: undefined };
-    });
-  }
+
 
   /**
    * Tasks whose containers the agent once reported (they have runtime ids) but no longer knows of: their

@@ -13,20 +13,17 @@ import type { TaskRecord } from '../domain/task.js';
 import { stopTask } from '../domain/task-lifecycle.js';
 import { combineConstraints, memberOf, parseConstraints, parseStrategy, SERVICE_DEFAULT_STRATEGY } from '../placement/options.js';
 import { checkOp, putOp } from '../state/catalog.js';
-import type { Versioned } from '../state/catalog.js';
-import { instanceKey, taskDefinitionKey, taskKey } from '../state/ecs-state.js';
+import { InstanceChanges, taskDefinitionKey, taskKey } from '../state/ecs-state.js';
 import type { EcsState } from '../state/ecs-state.js';
 import type { WriteOp } from '../store/types.js';
 import type { Arns } from '../domain/arn.js';
 import type { Clock, Rng } from '../util/clock.js';
 import { epochSeconds, seededRng } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { tasksOfService } from '../api/ecs/services.js';
-import { launchDefinition, newTaskRecord, prepareLaunch } from '../api/ecs/task-launch.js';
+import { launchDefinition, prepareLaunch, writePlacedTasks } from '../api/ecs/task-launch.js';
 import type { Launch } from '../api/ecs/task-launch.js';
-import { parseTaskDefinitionRef } from '../api/ecs/task-definitions.js';
+import { findTaskDefinition, parseTaskDefinitionRef } from '../api/ecs/task-definitions.js';
 import { constraintFilter } from '../placement/constraints.js';
-import type { TaskDefinitionPlacementConstraint } from '@aws-sdk/client-ecs';
 import { CONSOLIDATE_TAG, decide, isHealthy } from './scheduler.js';
 
 /** Consolidation scales in whole instances first: tasks on the instance with the fewest of them, then the next. */
@@ -38,11 +35,6 @@ function fewestFirst(tasks: readonly TaskRecord[]): TaskRecord[] {
     const y = b.containerInstanceArn ?? '';
     return count.get(x)! - count.get(y)! || (x < y ? -1 : x > y ? 1 : 0);
   });
-}
-
-function taskDefinitionKeyOf(arns: Arns, arn: string): string {
-  const ref = parseTaskDefinitionRef(arns, arn);
-  return taskDefinitionKey(ref.family, ref.revision ?? 0);
 }
 
 export interface ServiceControllerDeps {
@@ -119,7 +111,7 @@ export class ServiceController {
   /** The ACTIVE instances of the cluster that satisfy a DAEMON service's memberOf constraints (its own and its definition's). */
   #daemonInstances(service: ServiceRecord): string[] {
     const { state, arns } = this.#deps;
-    const def = state.catalog.get<{ placementConstraints?: TaskDefinitionPlacementConstraint[] }>(Kind.taskDefinition, taskDefinitionKeyOf(arns, service.taskDefinition));
+    const def = findTaskDefinition(state, parseTaskDefinitionRef(arns, service.taskDefinition));
     const constraints = combineConstraints(def?.value.placementConstraints, parseConstraints(service.placementConstraints)).filter((c) => c.type === 'memberOf');
     const filters = constraints.map((c) => constraintFilter(c, serviceGroup(service.serviceName)));
     const demand = { cpu: 0, memory: 0, portsTcp: [], portsUdp: [], gpus: 0, requiresAttributes: [] };
@@ -179,19 +171,19 @@ export class ServiceController {
       const read = state.catalog.get<ServiceRecord>(Kind.service, key);
       if (!read || read.value.status === 'INACTIVE') return { ops: [], result: { wakeAtSec: undefined as number | undefined, steady: true } };
       const service = read.value;
-      const tasks = tasksOfService(state, service.cluster, service.serviceName);
+      const tasks = state.serviceTasks(service.cluster, service.serviceName);
       const instances = new Map<string, ContainerInstanceRecord | undefined>();
       const instanceOf = (arn: string) => {
-        if (!instances.has(arn)) instances.set(arn, state.instance(service.cluster, arn.slice(arn.lastIndexOf('/') + 1))?.value);
+        if (!instances.has(arn)) instances.set(arn, state.instanceByArn(service.cluster, arn)?.value);
         return instances.get(arn);
       };
       const instanceStatus = (arn: string) => instanceOf(arn)?.status;
       const daemonInstances = service.schedulingStrategy === 'DAEMON' ? this.#daemonInstances(service) : undefined;
       const zoneOf = (arn: string) => instanceOf(arn)?.attributes.find((a) => a.name === 'ecs.availability-zone')?.value;
-      const zones = state.placement.cluster(service.cluster).activeZones();
-      const engine0 = state.placement.cluster(service.cluster);
+      const engine = state.placement.cluster(service.cluster);
+      const zones = engine.activeZones();
       const instanceLoad = (arn: string) => {
-        const c = engine0.candidateOf(arn);
+        const c = engine.candidateOf(arn);
         return c === undefined ? undefined : { tasks: c.runningTasksCount, cpu: c.remaining.cpu, memory: c.remaining.memory };
       };
       const plan = decide({ service, tasks, instanceStatus, nowSec, settleSec, zoneOf, zones, instanceLoad, ...(daemonInstances ? { daemonInstances } : {}) });
@@ -232,7 +224,7 @@ export class ServiceController {
         const consolidating = service.tags.some((t) => t.key === CONSOLIDATE_TAG && t.value === 'true') && rules[0]?.type === 'binpack';
         const chosen = consolidating
           ? fewestFirst(plan.scaleInFrom).slice(0, plan.scaleIn)
-          : state.placement.cluster(service.cluster).selectForScaleIn(plan.scaleInFrom, plan.scaleIn, rules, serviceGroup(service.serviceName), seededRng(seed));
+          : engine.selectForScaleIn(plan.scaleInFrom, plan.scaleIn, rules, serviceGroup(service.serviceName), seededRng(seed));
         let budget = plan.healthyBudget;
         for (const task of chosen) {
           if (isHealthy(task, nowSec, settleSec)) {
@@ -242,18 +234,13 @@ export class ServiceController {
           toStop.push({ task, reason: `Scaling activity initiated by (deployment ${service.deployments[0]!.id})` });
         }
       }
-      const bumped = new Map<string, Versioned<ContainerInstanceRecord>>();
-      const bump = (cluster: string, arn: string | undefined) => {
-        if (arn === undefined) return;
-        const cur = bumped.get(arn) ?? state.instance(cluster, arn.slice(arn.lastIndexOf('/') + 1));
-        if (cur) bumped.set(arn, { value: { ...cur.value, version: cur.value.version + 1 }, rev: cur.rev });
-      };
+      const changes = new InstanceChanges(state, service.cluster);
       for (const s of toStop) {
         const cur = state.task(service.cluster, s.task.id);
         const stopped = cur ? stopTask(cur.value, 'ServiceSchedulerInitiated', s.reason, nowSec) : undefined;
         if (!cur || !stopped) continue;
         ops.push(putOp(Kind.task, taskKey(service.cluster, stopped.id), stopped, cur));
-        bump(service.cluster, stopped.containerInstanceArn);
+        changes.record(stopped.containerInstanceArn);
       }
 
       // Starts, placed like RunTask's tasks (DAEMON: on the instances the plan names).
@@ -261,9 +248,10 @@ export class ServiceController {
       const start = plan.rollbackTo === undefined ? Math.min(plan.start, MAX_START_PER_PASS, ids.length) : 0;
       if (start > 0 || startOn.length > 0) {
         const primary = next.deployments[0]!;
-        const defRead = launchDefinition(state, parseTaskDefinitionRef(arns, primary.taskDefinition));
+        const definition = parseTaskDefinitionRef(arns, primary.taskDefinition);
+        const defRead = launchDefinition(state, definition);
         const launch: Launch = {
-          definition: parseTaskDefinitionRef(arns, primary.taskDefinition),
+          definition,
           group: serviceGroup(service.serviceName),
           startedBy: primary.id,
           overrides: undefined,
@@ -280,27 +268,19 @@ export class ServiceController {
           const away = instanceOf(plan.consolidateFrom)?.ec2InstanceId;
           if (away !== undefined) constraints = [...constraints, memberOf(`ec2InstanceId != '${away}'`, 'consolidation')];
         }
-        const engine = state.placement.cluster(service.cluster);
         const attempts =
           engine.size === 0
             ? []
             : startOn.length > 0
               ? engine.placeOn(startOn, prepared.demand, prepared.group)
               : engine.place({ demand: prepared.demand, count: start, group: prepared.group, strategy, constraints }, seededRng(seed));
-        const started: TaskRecord[] = [];
-        attempts.forEach((a, n) => {
-          if (!a.placement) return;
-          const instance = bumped.get(a.placement.containerInstanceArn) ?? state.instance(service.cluster, a.placement.containerInstanceArn.slice(a.placement.containerInstanceArn.lastIndexOf('/') + 1));
-          if (!instance) return;
-          const task: TaskRecord = {
-            ...newTaskRecord({ arns, cluster: service.cluster, id: ids[n]!, launch, prepared, instance: instance.value, placement: a.placement, nowSec }),
-            serviceName: service.serviceName,
-          };
-          started.push(task);
-          ops.push(putOp(Kind.task, taskKey(service.cluster, task.id), task, undefined));
-          bump(service.cluster, a.placement.containerInstanceArn);
-        });
-        const failure = attempts.find((a) => a.failure)?.failure ?? (engine.size === 0 ? { arn: '', reason: 'NO_INSTANCES', detail: 'The cluster has no container instances.' } : undefined);
+        const { tasks: started, failures } = writePlacedTasks(
+          { state, arns, cluster: service.cluster, launch, prepared, ids, nowSec, serviceName: service.serviceName },
+          attempts,
+          ops,
+          changes,
+        );
+        const failure = failures[0] ?? (engine.size === 0 ? { arn: '', reason: 'NO_INSTANCES', detail: 'The cluster has no container instances.' } : undefined);
         if (failure) {
           const id = failure.arn.slice(failure.arn.lastIndexOf('/') + 1);
           events.push(
@@ -309,13 +289,12 @@ export class ServiceController {
               ' For more information, see the Troubleshooting section.',
           );
         }
-        if (started.length > 0) events.push(`(service ${service.serviceName}) has started ${started.length} tasks: ${started.map((t) => `(task ${t.id})`).join(' ')}.`);
-        if (started.length > 0) ops.push(checkOp(Kind.taskDefinition, taskDefinitionKey(defRead.value.family, defRead.value.revision), defRead));
+        if (started.length > 0) {
+          events.push(`(service ${service.serviceName}) has started ${started.length} tasks: ${started.map((t) => `(task ${t.id})`).join(' ')}.`);
+          ops.push(checkOp(Kind.taskDefinition, taskDefinitionKey(defRead.value.family, defRead.value.revision), defRead));
+        }
       }
-      for (const [arn, v] of bumped) {
-        const cur = state.instance(service.cluster, arn.slice(arn.lastIndexOf('/') + 1))!;
-        ops.push(putOp(Kind.containerInstance, instanceKey(service.cluster, v.value.id), v.value, cur));
-      }
+      ops.push(...changes.ops());
 
       const added: ServiceEventRecord[] = events.map((message, i) => ({ id: `${ids[63]!.slice(0, 8)}-${i}-${nowSec}`, createdAt: nowSec, message }));
       next.events = withEvents(service.events, added);

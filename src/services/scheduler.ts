@@ -20,6 +20,7 @@
  *    threshold (⌈desired / 2⌉ clamped to 10–200; a task that became healthy resets the count), and with rollback
  *    asks for a new deployment of the last COMPLETED task definition.
  */
+import { holdsResources } from '../domain/resources.js';
 import type { DeploymentRecord, ServiceRecord } from '../domain/service.js';
 import type { TaskRecord } from '../domain/task.js';
 
@@ -82,9 +83,8 @@ const THROTTLE_FREE_FAILURES = 3;
 const THROTTLE_BASE_SEC = 5;
 const THROTTLE_MAX_SEC = 15 * 60;
 
-export function isLive(t: TaskRecord): boolean {
-  return t.desiredStatus !== 'STOPPED' && t.lastStatus !== 'STOPPED';
-}
+/** A task still there: neither stopped nor asked to stop (the tasks that hold resources, domain/resources.ts). */
+export const isLive: (t: TaskRecord) => boolean = holdsResources;
 
 /** Whether any essential container of the task has a health check. */
 function checked(t: TaskRecord): boolean {
@@ -103,7 +103,7 @@ function isUnhealthy(t: TaskRecord, service: ServiceRecord, nowSec: number): boo
 }
 
 /** A task that ended badly: it never started, or its essential container exited or failed its checks. */
-function failed(t: TaskRecord): boolean {
+export function failedTask(t: TaskRecord): boolean {
   return t.lastStatus === 'STOPPED' && (t.stopCode === 'TaskFailedToStart' || t.stopCode === 'EssentialContainerExited');
 }
 
@@ -152,7 +152,7 @@ export function decide(input: SchedulerInput): SchedulerPlan {
   if (breaker.enable && primary.rolloutState === 'IN_PROGRESS') {
     // resetOnHealthyTask (ECS's default): failures before the latest task that is healthy now do not count.
     const lastHealthy = Math.max(0, ...mine.filter((t) => isHealthy(t, nowSec, settleSec)).map((t) => t.startedAt ?? 0));
-    const failures = mine.filter((t) => failed(t) && (t.stoppedAt ?? 0) >= lastHealthy).length;
+    const failures = mine.filter((t) => failedTask(t) && (t.stoppedAt ?? 0) >= lastHealthy).length;
     if (failures >= circuitBreakerThreshold(D)) {
       const reason = 'ECS deployment circuit breaker: tasks failed to start.';
       deployments[0] = { ...deployments[0]!, rolloutState: 'FAILED', rolloutStateReason: reason, updatedAt: nowSec };
@@ -292,25 +292,16 @@ export function decide(input: SchedulerInput): SchedulerPlan {
   }
 
   // Deployments: old ones leave the array once they have no task left; PRIMARY completes at full healthy strength.
-  // A deployment whose tasks are still stopping stays (ACTIVE) until they have stopped.
-  const stillLive = new Set(live.map((t) => t.startedBy));
-  deployments = deployments.filter((d, i) => i === 0 || stillLive.has(d.id));
-  let completedTaskDefinition: string | undefined;
   const full = keep.length === D && keep.every((t) => isHealthy(t, nowSec, settleSec)) && leaving.length === 0 && scaleIn === 0;
-  if (full && deployments.length === 1 && deployments[0]!.rolloutState === 'IN_PROGRESS') {
-    deployments[0] = { ...deployments[0]!, rolloutState: 'COMPLETED', rolloutStateReason: 'ECS deployment ' + primary.id + ' completed.', updatedAt: nowSec };
-    completedTaskDefinition = primary.taskDefinition;
-    events.push(`${label(service)} (deployment ${primary.id}) deployment completed.`);
-  }
+  const done = settleDeployments(service, deployments, live, full, nowSec, events);
+  deployments = done.deployments;
+  const completedTaskDefinition = done.completedTaskDefinition;
   const steady = full && deployments.length === 1 && start === 0 && stop.length === 0;
   if (steady && service.events[0]?.message.includes('SERVICE_REBALANCING_STARTED') === true) {
     events.push(`${label(service)} is AZ balanced (SERVICE_REBALANCING_COMPLETED).`);
   }
   if (steady) events.push(`${label(service)} has reached a steady state.`);
-  if (stop.length > 0) {
-    const running = stop.filter((s) => s.task.lastStatus === 'RUNNING');
-    if (running.length > 0) events.push(`${label(service)} has stopped ${running.length} running tasks: ${running.map((s) => `(task ${taskId(s.task)})`).join(' ')}.`);
-  }
+  events.push(...stoppedEvent(service, stop));
   return {
     start,
     stop,
@@ -326,6 +317,33 @@ export function decide(input: SchedulerInput): SchedulerPlan {
     drained: false,
     ...(completedTaskDefinition !== undefined ? { completedTaskDefinition } : {}),
   };
+}
+
+/**
+ * Old deployments leave the array once none of their tasks is live (one whose tasks are still stopping stays,
+ * ACTIVE); the PRIMARY one COMPLETES when the service is at full healthy strength on it alone.
+ */
+function settleDeployments(
+  service: ServiceRecord,
+  current: readonly DeploymentRecord[],
+  live: readonly TaskRecord[],
+  full: boolean,
+  nowSec: number,
+  events: string[],
+): { deployments: DeploymentRecord[]; completedTaskDefinition?: string } {
+  const stillLive = new Set(live.map((t) => t.startedBy));
+  const deployments = current.filter((d, i) => i === 0 || stillLive.has(d.id)).map((d) => ({ ...d }));
+  const primary = deployments[0]!;
+  if (!full || deployments.length !== 1 || primary.rolloutState !== 'IN_PROGRESS') return { deployments };
+  deployments[0] = { ...primary, rolloutState: 'COMPLETED', rolloutStateReason: `ECS deployment ${primary.id} completed.`, updatedAt: nowSec };
+  events.push(`${label(service)} (deployment ${primary.id}) deployment completed.`);
+  return { deployments, completedTaskDefinition: primary.taskDefinition };
+}
+
+/** ECS's event for the running tasks a pass stops (none when it stops only pending ones). */
+function stoppedEvent(service: ServiceRecord, stop: readonly TaskToStop[]): string[] {
+  const running = stop.filter((x) => x.task.lastStatus === 'RUNNING');
+  return running.length === 0 ? [] : [`${label(service)} has stopped ${running.length} running tasks: ${running.map((x) => `(task ${taskId(x.task)})`).join(' ')}.`];
 }
 
 /**
@@ -383,21 +401,12 @@ function decideDaemon(input: SchedulerInput, live: readonly TaskRecord[]): Sched
       }
     }
   }
-  if (stop.length > 0) {
-    const running = stop.filter((x) => x.task.lastStatus === 'RUNNING');
-    if (running.length > 0) events.push(`(service ${service.serviceName}) has stopped ${running.length} running tasks: ${running.map((x) => `(task ${x.task.id})`).join(' ')}.`);
-  }
-  const stillLive = new Set(live.map((t) => t.startedBy));
-  const deployments = service.deployments.filter((d, i) => i === 0 || stillLive.has(d.id)).map((d) => ({ ...d }));
+  events.push(...stoppedEvent(service, stop));
   const mineAll = live.filter((t) => t.startedBy === primary.id);
-  const full = startOn.length === 0 && stop.length === 0 && mineAll.length === D && mineAll.every((t) => isHealthy(t, nowSec, settleSec)) && deployments.length === 1;
-  let completedTaskDefinition: string | undefined;
-  if (full && deployments[0]!.rolloutState === 'IN_PROGRESS') {
-    deployments[0] = { ...deployments[0]!, rolloutState: 'COMPLETED', rolloutStateReason: `ECS deployment ${primary.id} completed.`, updatedAt: nowSec };
-    completedTaskDefinition = primary.taskDefinition;
-    events.push(`(service ${service.serviceName}) (deployment ${primary.id}) deployment completed.`);
-  }
-  if (full) events.push(`(service ${service.serviceName}) has reached a steady state.`);
+  const onlyPrimary = service.deployments.every((d, i) => i === 0 || !live.some((t) => t.startedBy === d.id));
+  const full = startOn.length === 0 && stop.length === 0 && mineAll.length === D && mineAll.every((t) => isHealthy(t, nowSec, settleSec)) && onlyPrimary;
+  const { deployments, completedTaskDefinition } = settleDeployments(service, service.deployments, live, full, nowSec, events);
+  if (full) events.push(`${label(service)} has reached a steady state.`);
   return {
     start: 0,
     startOn,

@@ -2,6 +2,8 @@ import { Kind } from '../domain/records.js';
 import type { ClusterRecord, ContainerInstanceRecord, TaskDefinitionFamilyRecord } from '../domain/records.js';
 import type { TaskRecord } from '../domain/task.js';
 import type { Catalog, Versioned } from './catalog.js';
+import { putOp } from './catalog.js';
+import type { WriteOp } from '../store/types.js';
 import { PlacementIndex } from '../placement/engine/placement-index.js';
 import type { InstanceRecordView, TaskRecordView } from '../placement/engine/entry.js';
 import { GroupIndex } from './group-index.js';
@@ -59,6 +61,21 @@ export class EcsState {
     return this.catalog.get<ContainerInstanceRecord>(Kind.containerInstance, instanceKey(cluster, id));
   }
 
+  /** An instance by its ARN (the id is its last part). */
+  instanceByArn(cluster: string, containerInstanceArn: string): Versioned<ContainerInstanceRecord> | undefined {
+    return this.instance(cluster, containerInstanceArn.slice(containerInstanceArn.lastIndexOf('/') + 1));
+  }
+
+  /** A service's tasks (stopped ones included while the store keeps them). */
+  serviceTasks(cluster: string, serviceName: string): TaskRecord[] {
+    const out: TaskRecord[] = [];
+    for (const key of this.tasksByService.keys(`${cluster}/${serviceName}`)) {
+      const t = this.catalog.get<TaskRecord>(Kind.task, key)?.value;
+      if (t && t.serviceName === serviceName && t.cluster === cluster) out.push(t);
+    }
+    return out;
+  }
+
   task(cluster: string, id: string): Versioned<TaskRecord> | undefined {
     return this.catalog.get<TaskRecord>(Kind.task, taskKey(cluster, id));
   }
@@ -75,3 +92,30 @@ export const instanceKey = (cluster: string, id: string): string => `${cluster}/
 export const taskKey = (cluster: string, id: string): string => `${cluster}/${id}`;
 export const clientTokenGroup = (cluster: string, token: string): string => `${cluster}\u0000${token}`;
 export const taskDefinitionKey = (family: string, revision: number): string => `${family}:${revision}`;
+
+/**
+ * The instances whose tasks one decision changes (tasks placed on them, stops requested): each is written once,
+ * its `version` bumped by the number of changes (ECS counts them as changes of the instance) and guarded at the
+ * revision read. That write is what serializes placements on one instance across writers (replicas).
+ */
+export class InstanceChanges {
+  readonly #counts = new Map<string, number>();
+
+  constructor(
+    private readonly state: EcsState,
+    private readonly cluster: string,
+  ) {}
+
+  record(containerInstanceArn: string | undefined): void {
+    if (containerInstanceArn !== undefined) this.#counts.set(containerInstanceArn, (this.#counts.get(containerInstanceArn) ?? 0) + 1);
+  }
+
+  ops(): WriteOp[] {
+    const out: WriteOp[] = [];
+    for (const [arn, n] of this.#counts) {
+      const read = this.state.instanceByArn(this.cluster, arn);
+      if (read) out.push(putOp(Kind.containerInstance, instanceKey(this.cluster, read.value.id), { ...read.value, version: read.value.version + n }, read));
+    }
+    return out;
+  }
+}

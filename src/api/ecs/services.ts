@@ -33,7 +33,7 @@ import { taskDefinitionKey } from '../../state/ecs-state.js';
 import type { EcsState } from '../../state/ecs-state.js';
 import type { WriteOp } from '../../store/types.js';
 import { epochSeconds } from '../../util/clock.js';
-import { circuitBreakerThreshold, isLive } from '../../services/scheduler.js';
+import { circuitBreakerThreshold, failedTask, isLive } from '../../services/scheduler.js';
 import { paginate } from '../pagination.js';
 import type { EcsDeps, RequestContext } from './context.js';
 import { activeCluster, clusterNameOf } from './resolve.js';
@@ -266,12 +266,12 @@ export class ServiceOperations {
         continue;
       }
       const { service: s, entry: h } = found;
-      const tasks = tasksOfService(state, s.cluster, s.serviceName);
+      const tasks = state.serviceTasks(s.cluster, s.serviceName);
       const revision = (id: string, requested: number) => {
         const mine = tasks.filter((t) => t.startedBy === id && isLive(t));
         return { arn: serviceRevisionArn(arns, s, id), requestedTaskCount: requested, runningTaskCount: mine.filter((t) => t.lastStatus === 'RUNNING').length, pendingTaskCount: mine.filter((t) => t.lastStatus !== 'RUNNING').length };
       };
-      const failedTasks = tasks.filter((t) => t.startedBy === h.id && t.lastStatus === 'STOPPED' && (t.stopCode === 'TaskFailedToStart' || t.stopCode === 'EssentialContainerExited')).length;
+      const failedTasks = tasks.filter((t) => t.startedBy === h.id && failedTask(t)).length;
       const breaker = s.deploymentConfiguration.deploymentCircuitBreaker;
       serviceDeployments.push({
         serviceDeploymentArn: serviceDeploymentArn(arns, s, h.id),
@@ -400,14 +400,10 @@ function epochOf(v: unknown): number {
   return v instanceof Date ? v.getTime() / 1000 : Number(v);
 }
 
-/** `arn:…:service-deployment/<cluster>/<service>/<digits>` for a deployment id `ecs-svc/<digits>`. */
-export function serviceDeploymentArn(arns: Arns, s: ServiceRecord, id: string): string {
-  return `${arns.cluster(s.cluster).replace(':cluster/', ':service-deployment/')}/${s.serviceName}/${id.slice(id.indexOf('/') + 1)}`;
-}
-
-export function serviceRevisionArn(arns: Arns, s: ServiceRecord, id: string): string {
-  return `${arns.cluster(s.cluster).replace(':cluster/', ':service-revision/')}/${s.serviceName}/${id.slice(id.indexOf('/') + 1)}`;
-}
+/** The ARNs of a deployment (`ecs-svc/<digits>`) and of the service revision it deploys end in its digits. */
+const digitsOf = (id: string): string => id.slice(id.indexOf('/') + 1);
+const serviceDeploymentArn = (arns: Arns, s: ServiceRecord, id: string): string => arns.serviceDeployment(s.cluster, s.serviceName, digitsOf(id));
+const serviceRevisionArn = (arns: Arns, s: ServiceRecord, id: string): string => arns.serviceRevision(s.cluster, s.serviceName, digitsOf(id));
 
 function findServiceDeployment(state: EcsState, arns: Arns, arn: string): { service: ServiceRecord; entry: ServiceDeploymentRecord } | undefined {
   const p = arns.own(arn);
@@ -485,19 +481,9 @@ export function findService(state: EcsState, arns: Arns, cluster: ClusterRecord,
   return state.catalog.get<ServiceRecord>(Kind.service, serviceKey(cluster.clusterName, name));
 }
 
-/** The tasks of a service the catalog holds, stopped ones included. */
-export function tasksOfService(state: EcsState, cluster: string, name: string): TaskRecord[] {
-  const out: TaskRecord[] = [];
-  for (const key of state.tasksByService.keys(serviceKey(cluster, name))) {
-    const t = state.catalog.get<TaskRecord>(Kind.task, key)?.value;
-    if (t && t.serviceName === name && t.cluster === cluster) out.push(t);
-  }
-  return out;
-}
-
 /** The Service wire shape: configuration from the record, counts from the tasks. */
 export function serviceView(state: EcsState, s: ServiceRecord, opts: { tags: boolean }) {
-  const tasks = tasksOfService(state, s.cluster, s.serviceName);
+  const tasks = state.serviceTasks(s.cluster, s.serviceName);
   const live = tasks.filter(isLive);
   const count = (id: string | undefined, status: 'RUNNING' | 'PENDING') =>
     live.filter((t) => (id === undefined || t.startedBy === id) && (status === 'RUNNING' ? t.lastStatus === 'RUNNING' : t.lastStatus !== 'RUNNING')).length;
@@ -508,7 +494,7 @@ export function serviceView(state: EcsState, s: ServiceRecord, opts: { tags: boo
     desiredCount: i === 0 ? s.desiredCount : live.filter((t) => t.startedBy === d.id).length,
     pendingCount: count(d.id, 'PENDING'),
     runningCount: count(d.id, 'RUNNING'),
-    failedTasks: tasks.filter((t) => t.startedBy === d.id && t.lastStatus === 'STOPPED' && (t.stopCode === 'TaskFailedToStart' || t.stopCode === 'EssentialContainerExited')).length,
+    failedTasks: tasks.filter((t) => t.startedBy === d.id && failedTask(t)).length,
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,
     launchType: s.launchType,

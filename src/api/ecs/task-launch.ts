@@ -10,15 +10,21 @@ import { createHash } from 'node:crypto';
 import type { ContainerDefinition, NetworkConfiguration, PropagateTags, Tag, TaskOverride } from '@aws-sdk/client-ecs';
 import type { Arns } from '../../domain/arn.js';
 import { Ecs } from '../../domain/errors.js';
+import { Kind } from '../../domain/records.js';
 import type { ContainerInstanceRecord, TaskDefinitionRecord, Wire } from '../../domain/records.js';
 import { MAX_TAGS, mergeTags, validateTags } from '../../domain/tags.js';
 import type { WireTag } from '../../domain/tags.js';
 import type { TaskContainerRecord, TaskRecord } from '../../domain/task.js';
 import { applyContainerOverrides, normaliseOverrides } from '../../domain/task-overrides.js';
 import { demandOf, gpuCount } from '../../placement/demand.js';
-import type { TaskDemand, TaskPlacement } from '../../placement/types.js';
+import type { EngineAttempt } from '../../placement/engine/cluster-index.js';
+import type { PlacementFailure, TaskDemand, TaskPlacement } from '../../placement/types.js';
+import { putOp } from '../../state/catalog.js';
+import { taskKey } from '../../state/ecs-state.js';
+import type { InstanceChanges } from '../../state/ecs-state.js';
 import type { Versioned } from '../../state/catalog.js';
 import type { EcsState } from '../../state/ecs-state.js';
+import type { WriteOp } from '../../store/types.js';
 import { findTaskDefinition, parseTaskDefinitionRef } from './task-definitions.js';
 import type { TaskDefinitionRef } from './task-definitions.js';
 
@@ -171,6 +177,8 @@ export interface NewTask {
   readonly nowSec: number;
   readonly clientToken?: string | undefined;
   readonly requestDigest?: string | undefined;
+  /** The service that starts the task, if any. */
+  readonly serviceName?: string | undefined;
 }
 
 /** The record of a task just placed: PENDING (PROVISIONING while an awsvpc task waits for its network), version 1. */
@@ -235,7 +243,42 @@ export function newTaskRecord(n: NewTask): TaskRecord {
   if (prepared.memory !== undefined) record.memory = prepared.memory;
   if (n.clientToken !== undefined) record.clientToken = n.clientToken;
   if (n.requestDigest !== undefined) record.requestDigest = n.requestDigest;
+  if (n.serviceName !== undefined) record.serviceName = n.serviceName;
   return record;
+}
+
+/** What the tasks of one launch share; each placed task takes the next of `ids`. */
+export interface LaunchWrites {
+  readonly state: EcsState;
+  readonly arns: Arns;
+  readonly cluster: string;
+  readonly launch: Launch;
+  readonly prepared: PreparedLaunch;
+  readonly ids: readonly string[];
+  readonly nowSec: number;
+  readonly clientToken?: string | undefined;
+  readonly requestDigest?: string | undefined;
+  readonly serviceName?: string | undefined;
+}
+
+/**
+ * The task records for placed attempts (RunTask, StartTask, the service scheduler): each new task's write goes to
+ * `ops`, and the instance it went to is recorded in `changes`. Failures are returned in order.
+ */
+export function writePlacedTasks(w: LaunchWrites, attempts: readonly EngineAttempt[], ops: WriteOp[], changes: InstanceChanges): { tasks: TaskRecord[]; failures: PlacementFailure[] } {
+  const tasks: TaskRecord[] = [];
+  const failures: PlacementFailure[] = [];
+  attempts.forEach((a, n) => {
+    if (a.failure) failures.push(a.failure);
+    if (!a.placement) return;
+    const instance = w.state.instanceByArn(w.cluster, a.placement.containerInstanceArn);
+    if (!instance) throw new Error(`placement chose ${a.placement.containerInstanceArn}, which the catalog does not hold`);
+    const task = newTaskRecord({ ...w, id: w.ids[n]!, instance: instance.value, placement: a.placement });
+    tasks.push(task);
+    ops.push(putOp(Kind.task, taskKey(w.cluster, task.id), task, undefined));
+    changes.record(a.placement.containerInstanceArn);
+  });
+  return { tasks, failures };
 }
 
 /** Container ids are UUIDs, as ECS's are; derived from the task ARN and name so a retried decision mints the same. */

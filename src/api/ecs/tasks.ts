@@ -21,15 +21,13 @@ import type {
 import type { Arns } from '../../domain/arn.js';
 import { Ecs } from '../../domain/errors.js';
 import { Kind } from '../../domain/records.js';
-import type { ContainerInstanceRecord } from '../../domain/records.js';
 import type { TaskRecord } from '../../domain/task.js';
 import { stopTask, TASK_STOPPED_BY_USER } from '../../domain/task-lifecycle.js';
 import type { EngineAttempt } from '../../placement/engine/cluster-index.js';
 import { combineConstraints, parseConstraints, parseStrategy, RUN_TASK_DEFAULT_STRATEGY } from '../../placement/options.js';
 import type { PlacementFailure } from '../../placement/types.js';
 import { checkOp, deleteOp, putOp } from '../../state/catalog.js';
-import type { Versioned } from '../../state/catalog.js';
-import { clientTokenGroup, instanceKey, taskDefinitionKey, taskKey } from '../../state/ecs-state.js';
+import { clientTokenGroup, InstanceChanges, taskDefinitionKey, taskKey } from '../../state/ecs-state.js';
 import type { EcsState } from '../../state/ecs-state.js';
 import type { WriteOp } from '../../store/types.js';
 import { epochSeconds, seededRng } from '../../util/clock.js';
@@ -37,8 +35,8 @@ import { paginate } from '../pagination.js';
 import { findInstance, instanceArnFor, parseInstanceRef } from './container-instances.js';
 import type { EcsDeps } from './context.js';
 import { activeCluster, clusterNameOf } from './resolve.js';
-import { checkClientToken, launchDefinition, newTaskRecord, parseLaunch, prepareLaunch, requestDigest } from './task-launch.js';
-import type { Launch, PreparedLaunch } from './task-launch.js';
+import { checkClientToken, launchDefinition, parseLaunch, prepareLaunch, requestDigest, writePlacedTasks } from './task-launch.js';
+import type { LaunchWrites } from './task-launch.js';
 import { familyOf, findTask, taskArnFor, taskView } from './task-view.js';
 import type { WireTask } from './task-view.js';
 
@@ -99,7 +97,7 @@ export class TaskOperations {
       const engine = state.placement.cluster(cluster);
       if (engine.size === 0) throw Ecs.invalidParameter('No Container Instances were found in your cluster.');
       const attempts = engine.place({ demand: prepared.demand, count, group: prepared.group, strategy, constraints }, seededRng(seed));
-      const built = this.build(cluster, launch, prepared, attempts, ids, nowSec, { clientToken, requestDigest: digest });
+      const built = this.build({ state, arns, cluster, launch, prepared, ids, nowSec, clientToken, requestDigest: digest }, attempts);
       if (built.ops.length > 0) built.ops.push(checkOp(Kind.cluster, cluster, clusterRead), checkOp(Kind.taskDefinition, taskDefinitionKey(defRead.value.family, defRead.value.revision), defRead));
       return built;
     });
@@ -158,7 +156,7 @@ export class TaskOperations {
       const placeable = targets.filter((t): t is string => typeof t === 'string');
       const placed = placeable.length === 0 ? [] : state.placement.cluster(cluster).placeOn(placeable, prepared.demand, prepared.group);
       const attempts: EngineAttempt[] = targets.map((t) => (typeof t === 'string' ? placed.shift()! : { failure: t }));
-      const built = this.build(cluster, launch, prepared, attempts, ids, nowSec, {});
+      const built = this.build({ state, arns, cluster, launch, prepared, ids, nowSec }, attempts);
       if (built.ops.length > 0) built.ops.push(checkOp(Kind.cluster, cluster, clusterRead), checkOp(Kind.taskDefinition, taskDefinitionKey(defRead.value.family, defRead.value.revision), defRead));
       return built;
     });
@@ -179,10 +177,10 @@ export class TaskOperations {
       const next = stopTask(cur.value, 'UserInitiated', reason, nowSec);
       // Stopping twice is not an error: the first stop stands and the task is returned as it is.
       if (!next) return { ops: [], result: cur.value };
-      const ops: WriteOp[] = [checkOp(Kind.cluster, cluster, clusterRead), putOp(Kind.task, taskKey(cluster, next.id), next, cur)];
-      const instance = next.containerInstanceId === undefined ? undefined : state.instance(cluster, next.containerInstanceId);
       // The instance's resources change with the stop request, and ECS counts that as a change of the instance.
-      if (instance) ops.push(putOp(Kind.containerInstance, instanceKey(cluster, instance.value.id), { ...instance.value, version: instance.value.version + 1 }, instance));
+      const changes = new InstanceChanges(state, cluster);
+      changes.record(next.containerInstanceArn);
+      const ops: WriteOp[] = [checkOp(Kind.cluster, cluster, clusterRead), putOp(Kind.task, taskKey(cluster, next.id), next, cur), ...changes.ops()];
       return { ops, result: next };
     });
     return { task: taskView(record, { tags: true }) };
@@ -254,41 +252,12 @@ export class TaskOperations {
   }
 
   /** Task records for the placed attempts, and the writes: new tasks, and each instance used with its version bumped. */
-  private build(
-    cluster: string,
-    launch: Launch,
-    prepared: PreparedLaunch,
-    attempts: readonly EngineAttempt[],
-    ids: readonly string[],
-    nowSec: number,
-    idempotency: { clientToken?: string | undefined; requestDigest?: string | undefined },
-  ): { ops: WriteOp[]; result: LaunchResult } {
-    const byArn = new Map<string, Versioned<ContainerInstanceRecord>>();
-    for (const a of attempts) {
-      const arn = a.placement?.containerInstanceArn;
-      if (arn === undefined || byArn.has(arn)) continue;
-      const read = this.deps.state.instance(cluster, arn.slice(arn.lastIndexOf('/') + 1));
-      if (!read) throw new Error(`placement chose ${arn}, which the catalog does not hold`);
-      byArn.set(arn, read);
-    }
-    const placedOn = new Map<string, number>();
-    const tasks: TaskRecord[] = [];
-    const failures: PlacementFailure[] = [];
+  private build(w: LaunchWrites, attempts: readonly EngineAttempt[]): { ops: WriteOp[]; result: LaunchResult } {
     const ops: WriteOp[] = [];
-    attempts.forEach((a, n) => {
-      if (a.failure) failures.push(a.failure);
-      if (!a.placement) return;
-      const instance = byArn.get(a.placement.containerInstanceArn)!.value;
-      const task = newTaskRecord({ arns: this.deps.arns, cluster, id: ids[n]!, launch, prepared, instance, placement: a.placement, nowSec, ...idempotency });
-      tasks.push(task);
-      ops.push(putOp(Kind.task, taskKey(cluster, task.id), task, undefined));
-      placedOn.set(instance.containerInstanceArn, (placedOn.get(instance.containerInstanceArn) ?? 0) + 1);
-    });
-    for (const [arn, n] of placedOn) {
-      const read = byArn.get(arn)!;
-      ops.push(putOp(Kind.containerInstance, instanceKey(cluster, read.value.id), { ...read.value, version: read.value.version + n }, read));
-    }
-    return { ops, result: { tasks, failures } };
+    const changes = new InstanceChanges(w.state, w.cluster);
+    const result = writePlacedTasks(w, attempts, ops, changes);
+    ops.push(...changes.ops());
+    return { ops, result };
   }
 }
 

@@ -23,6 +23,7 @@ import { evaluateCql } from '../cql/index.js';
 import { attributesFilter } from '../filters/attributes.js';
 import { portsFilter } from '../filters/ports.js';
 import { RANDOM_PROBES } from '../strategies/random.js';
+import { attributeBucket } from '../strategies/spread.js';
 import { BUILTIN_FILTERS } from '../pipeline.js';
 import { constraintText, strategyText } from '../options.js';
 import type { Constraint } from '../options.js';
@@ -729,7 +730,7 @@ export class ClusterIndex {
         } else {
           const name = rule.field.slice('attribute:'.length);
           const totals = new Map<string, number>();
-          const bucket = (e: InstanceEntry) => (e.attributes.has(name) ? `=${e.attributes.get(name) ?? ''}` : '-');
+          const bucket = (e: InstanceEntry) => attributeBucket(e.attributes, name);
           for (const e of this.#slots) totals.set(bucket(e), (totals.get(bucket(e)) ?? 0) + groupOn(e));
           key = (i) => totals.get(bucket(entryOf(i))) ?? 0;
         }

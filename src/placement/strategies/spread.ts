@@ -25,5 +25,10 @@ export const spreadStrategy: Strategy = {
 export function bucketOf(field: string): (c: Candidate) => string {
   if (field === 'instanceId' || field === 'host') return (c) => c.containerInstanceArn;
   const name = field.slice('attribute:'.length);
-  return (c) => (c.attributes.has(name) ? `=${c.attributes.get(name) ?? ''}` : '-');
+  return (c) => attributeBucket(c.attributes, name);
+}
+
+/** An attribute's bucket: `=value` (a name-only attribute is `=`), or `-` when the instance lacks it. */
+export function attributeBucket(attributes: ReadonlyMap<string, string | undefined>, name: string): string {
+  return attributes.has(name) ? `=${attributes.get(name) ?? ''}` : '-';
 }
