@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DesiredTask } from '../../domain/task.js';
 import { LABELS } from '../runtime/runtime.js';
+import { desiredTask } from '../testing.js';
 import { buildContainerSpec, containerReferences, runtimeName, type ContainerDef, type SpecContext } from './container-spec.js';
 
 const ARN = 'arn:aws:ecs:us-east-1:000000000000:task/demo/0123456789abcdef0123456789abcdef';
@@ -13,19 +14,7 @@ const ctx: SpecContext = {
 };
 
 function desired(containers: ContainerDef[], over: Partial<DesiredTask> = {}): DesiredTask {
-  return {
-    taskArn: ARN,
-    family: 'web',
-    revision: 3,
-    desiredStatus: 'RUNNING',
-    version: 1,
-    networkMode: 'bridge',
-    containers,
-    volumes: [],
-    reservedPorts: { tcp: [], udp: [] },
-    gpuIds: {},
-    ...over,
-  };
+  return desiredTask(containers, { taskArn: ARN, revision: 3, ...over });
 }
 
 function ok(task: DesiredTask, def: ContainerDef, c: SpecContext = ctx) {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ApiError } from '../../domain/errors.js';
 import { Kind } from '../../domain/records.js';
-import { loadServiceModel, modelPath, validateInput } from '../../protocol/awsjson/model.js';
 import { createTestEcs, TEST_ACCOUNT } from './testing.js';
 import type { TestEcs } from './testing.js';
 
@@ -38,26 +37,7 @@ describe('account settings', () => {
   });
   afterEach(() => ecs.close());
 
-  /** Calls as a given principal (the harness always calls as root), with the same model validation. */
-  const model = loadServiceModel(modelPath('ecs'));
-  const as = (principalArn: string) => {
-    const call = async (operation: string, input: object = {}): Promise<any> => {
-      const wire = JSON.parse(JSON.stringify(input)) as unknown;
-      validateInput(model, operation, wire);
-      const op = ecs.ops[operation] as (i: unknown, c: object) => Promise<object>;
-      return JSON.parse(JSON.stringify(await op(wire, { requestId: 'test', principalArn, operation })));
-    };
-    const fail = async (operation: string, input: object = {}): Promise<ApiError> => {
-      try {
-        await call(operation, input);
-      } catch (e) {
-        if (e instanceof ApiError) return e;
-        throw e;
-      }
-      throw new Error(`${operation} was expected to fail but succeeded`);
-    };
-    return { call, fail };
-  };
+  const as = (principalArn: string) => ecs.as(principalArn);
   const root = () => as(ROOT);
   /** Every page of ListAccountSettings. */
   const listAll = async (caller: ReturnType<typeof as>, input: object = {}) => {

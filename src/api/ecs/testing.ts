@@ -17,15 +17,22 @@ import { ecsOperations } from './index.js';
 export const TEST_ACCOUNT = '123456789012';
 export const TEST_REGION = 'us-west-2';
 
-export interface TestEcs {
+/** Calls operations as one principal, with model validation. */
+export interface TestCaller {
+  /** Resolves to the output or rejects with the ApiError. */
+  call<T = any>(operation: string, input?: object): Promise<T>;
+  /** Expects the call to fail; resolves to the ApiError. */
+  fail(operation: string, input?: object): Promise<ApiError>;
+}
+
+/** The ECS operations over an in-memory store; `call` and `fail` act as the account's root. */
+export interface TestEcs extends TestCaller {
   readonly deps: EcsDeps;
   readonly ops: OperationTable;
   /** Advances the injected clock. */
   tick(ms: number): void;
-  /** Calls an operation with model validation; resolves to the output or rejects with the ApiError. */
-  call<T = any>(operation: string, input?: object): Promise<T>;
-  /** Calls an operation expecting it to fail; resolves to the ApiError. */
-  fail(operation: string, input?: object): Promise<ApiError>;
+  /** The same calls made as another principal (the default is the account's root). */
+  as(principalArn: string): TestCaller;
   close(): Promise<void>;
 }
 
@@ -41,24 +48,18 @@ export async function createTestEcs(opts: { startMs?: number; seed?: number } = 
   };
   const ops = ecsOperations(deps);
   const model = loadServiceModel(modelPath('ecs'));
-  const call = async (operation: string, input: object = {}) => {
-    // Round-trip through JSON as the wire does, so tests cannot rely on object identity or undefined members.
-    const wireInput = JSON.parse(JSON.stringify(input)) as unknown;
-    validateInput(model, operation, wireInput);
-    const op = ops[operation];
-    if (!op) throw new Error(`operation ${operation} is not implemented`);
-    const ctx: RequestContext = { requestId: 'test', principalArn: `arn:aws:iam::${TEST_ACCOUNT}:root`, operation };
-    const out = await (op as (i: unknown, c: RequestContext) => Promise<object>)(wireInput, ctx);
-    return JSON.parse(JSON.stringify(out));
-  };
-  return {
-    deps,
-    ops,
-    tick: (ms) => {
-      now += ms;
-    },
-    call,
-    fail: async (operation, input) => {
+  const as = (principalArn: string): TestCaller => {
+    const call = async (operation: string, input: object = {}) => {
+      // Round-trip through JSON as the wire does, so tests cannot rely on object identity or undefined members.
+      const wireInput = JSON.parse(JSON.stringify(input)) as unknown;
+      validateInput(model, operation, wireInput);
+      const op = ops[operation];
+      if (!op) throw new Error(`operation ${operation} is not implemented`);
+      const ctx: RequestContext = { requestId: 'test', principalArn, operation };
+      const out = await (op as (i: unknown, c: RequestContext) => Promise<object>)(wireInput, ctx);
+      return JSON.parse(JSON.stringify(out));
+    };
+    const fail = async (operation: string, input: object = {}) => {
       try {
         await call(operation, input);
       } catch (e) {
@@ -66,7 +67,19 @@ export async function createTestEcs(opts: { startMs?: number; seed?: number } = 
         throw e;
       }
       throw new Error(`${operation} was expected to fail but succeeded`);
+    };
+    return { call, fail };
+  };
+  const root = as(`arn:aws:iam::${TEST_ACCOUNT}:root`);
+  return {
+    deps,
+    ops,
+    tick: (ms) => {
+      now += ms;
     },
+    call: root.call,
+    fail: root.fail,
+    as,
     close: () => store.close(),
   };
 }
