@@ -64,21 +64,23 @@ export async function startRegistry(deps: RegistryAppDeps): Promise<RegistryApp>
   let port = 0;
   const auth = new RegistryAuth({ catalog, tokens, clock, lookup: deps.lookup, realm: () => `http://${endpoint}/` });
   const access = new Access();
-  const operations = ecrOperations({ registry, access, auth, arns: deps.arns, clock, endpoint: () => endpoint, accessKeyFor: deps.accessKeyFor });
+  const hasAccessKey = (principalArn: string) => deps.accessKeyFor(principalArn) !== undefined || deps.agentAccessKeyFor(principalArn) !== undefined;
+  const operations = ecrOperations({ registry, access, auth, arns: deps.arns, clock, endpoint: () => endpoint, accessKeyFor: deps.accessKeyFor, hasAccessKey });
   const route = ociRoute({ registry, auth, access, logger: logger.child({ part: 'registry' }) });
 
-  // Agents get a token per instance, reused for half its life so desired sets do not change on every send.
-  const agentTokens = new Map<string, { password: string; renewAtMs: number }>();
+  // Agents get a token per instance, reused for half its life so desired sets do not change on every send, and
+  // replaced at once when the instance's tokens are revoked (RevokeAuthorizationTokens).
+  const agentTokens = new Map<string, { password: string; issuedAtMs: number; renewAtMs: number }>();
   const agentAuth = (instanceArn: string, images: readonly string[]) => {
     const aliases = new Set([endpoint, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
     const hosts = [...new Set(images.map(imageRegistryHost).filter((h): h is string => h !== undefined && aliases.has(h)))];
     if (hosts.length === 0) return undefined;
     let cached = agentTokens.get(instanceArn);
-    if (cached === undefined || clock.now() >= cached.renewAtMs) {
+    if (cached === undefined || clock.now() >= cached.renewAtMs || cached.issuedAtMs < (auth.revokedBefore(instanceArn) ?? 0)) {
       const accessKeyId = deps.agentAccessKeyFor(instanceArn);
       if (accessKeyId === undefined) return undefined;
-      const { token } = tokens.issue({ accessKeyId, principalArn: instanceArn, kind: 'agent' });
-      cached = { password: token, renewAtMs: clock.now() + TOKEN_TTL_MS / 2 };
+      const { token, claims } = tokens.issue({ accessKeyId, principalArn: instanceArn, kind: 'agent' });
+      cached = { password: token, issuedAtMs: claims.issuedAtMs, renewAtMs: claims.issuedAtMs + TOKEN_TTL_MS / 2 };
       agentTokens.set(instanceArn, cached);
     }
     return Object.fromEntries(hosts.map((h) => [h, { username: 'AWS', password: cached.password }]));

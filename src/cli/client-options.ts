@@ -1,5 +1,5 @@
 /**
- * What every client command (`gantry logs`, `gantry explain`) needs to talk to a server: the endpoint, the region
+ * What every client command (`gantry logs`, `gantry explain`, `gantry registry`) needs to talk to a server: the endpoint, the region
  * to sign for, and an access key — resolved the way AWS clients resolve them, so the same environment works for
  * `aws` and for `gantry`.
  */
@@ -10,8 +10,8 @@ import type { SigningCredentials } from '../auth/sigv4-sign.js';
 import { ConfigError, defaultDataDir } from '../config/server-config.js';
 
 /** The usage lines for the options below. */
-export const CLIENT_FLAGS_HELP = `  --endpoint URL        The server (env GANTRY_ENDPOINT, AWS_ENDPOINT_URL_ECS or AWS_ENDPOINT_URL; default
-                        http://127.0.0.1:7400)
+export const CLIENT_FLAGS_HELP = `  --endpoint URL        The server (env GANTRY_ENDPOINT, AWS_ENDPOINT_URL_ECS — _ECR for registry commands — or
+                        AWS_ENDPOINT_URL; default http://127.0.0.1:7400)
   --region REGION       Region to sign for (env AWS_REGION, AWS_DEFAULT_REGION or GANTRY_REGION; default us-east-1)
   --data-dir DIR        Where to find the root access key when AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not
                         set (env GANTRY_DATA_DIR; default ~/.local/share/gantry)`;
@@ -28,9 +28,10 @@ export interface ClientTarget {
   readonly credentials: SigningCredentials;
 }
 
-export function clientTarget(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): ClientTarget {
+/** `service` picks the AWS_ENDPOINT_URL_<SERVICE> variable, as the JS SDK reads it. */
+export function clientTarget(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv, service: 'ecs' | 'ecr' = 'ecs'): ClientTarget {
   const str = (k: string): string | undefined => (typeof values[k] === 'string' && values[k] !== '' ? (values[k] as string) : undefined);
-  const given = str('endpoint') ?? env['GANTRY_ENDPOINT'] ?? env['AWS_ENDPOINT_URL_ECS'] ?? env['AWS_ENDPOINT_URL'] ?? 'http://127.0.0.1:7400';
+  const given = str('endpoint') ?? env['GANTRY_ENDPOINT'] ?? env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] ?? env['AWS_ENDPOINT_URL'] ?? 'http://127.0.0.1:7400';
   let endpoint: URL;
   try {
     endpoint = new URL(given);

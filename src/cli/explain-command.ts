@@ -3,12 +3,10 @@
  * operation (models/ecs.gantry.json), shown as a table or printed as JSON. Placement options are given as the
  * AWS CLI takes them for run-task: shorthand (`type=binpack,field=memory`) or JSON.
  */
-import http from 'node:http';
-import https from 'node:https';
-import { signRequest } from '../auth/sigv4-sign.js';
 import { ConfigError } from '../config/server-config.js';
+import { callAws, describeFailure } from './aws-call.js';
 import { CLIENT_FLAGS_HELP, CLIENT_OPTIONS, clientTarget } from './client-options.js';
-import type { ClientTarget } from './client-options.js';
+import { table } from './table.js';
 import type { Command } from './main.js';
 
 const USAGE = `Usage: gantry explain --task-definition TD [--cluster C] [--count N] [--group G]
@@ -71,10 +69,9 @@ export const explainCommand: Command = {
     if (strategy.length > 0) input['placementStrategy'] = strategy;
     if (constraints.length > 0) input['placementConstraints'] = constraints;
     const target = clientTarget(values, process.env);
-    const answer = await callEcs(target, 'ExplainPlacement', input);
+    const answer = await callAws(target, 'ecs', 'ExplainPlacement', input);
     if (answer.status !== 200) {
-      const err = answer.body as { __type?: string; message?: string };
-      process.stderr.write(`gantry explain: ${err.__type ?? `HTTP ${answer.status}`}: ${err.message ?? JSON.stringify(answer.body)}\n`);
+      process.stderr.write(`gantry explain: ${describeFailure(answer)}\n`);
       return 1;
     }
     if (output === 'json') {
@@ -185,42 +182,4 @@ export function renderExplanation(e: Explanation, opts: { all: boolean }): strin
 
 function shortId(arn: string): string {
   return arn.slice(arn.lastIndexOf('/') + 1);
-}
-
-function table(head: string[], rows: string[][]): string[] {
-  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: string[]) => cells.map((x, c) => (c === cells.length - 1 ? x : x.padEnd(widths[c]!))).join('  ').trimEnd();
-  return [line(head), ...rows.map(line)];
-}
-
-/** One signed ECS call (AWS JSON 1.1); answers the status and the parsed body. */
-export async function callEcs(target: ClientTarget, operation: string, input: object): Promise<{ status: number; body: unknown }> {
-  const url = new URL('/', target.endpoint).toString();
-  const body = JSON.stringify(input);
-  const headers = signRequest(
-    {
-      method: 'POST',
-      url,
-      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AmazonEC2ContainerServiceV20141113.${operation}` },
-      body,
-    },
-    { service: 'ecs', region: target.region, credentials: target.credentials, nowMs: Date.now() },
-  );
-  const client = target.endpoint.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = client.request(url, { method: 'POST', headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown });
-        } catch {
-          resolve({ status: res.statusCode ?? 0, body: { message: text } });
-        }
-      });
-    });
-    req.on('error', (e) => reject(new ConfigError(`cannot reach ${target.endpoint.origin}: ${e.message}`)));
-    req.end(body);
-  });
 }

@@ -9,6 +9,7 @@ import { ConfigError } from '../config/server-config.js';
 import { agentCommand } from './agent-command.js';
 import { explainCommand } from './explain-command.js';
 import { logsCommand } from './logs-command.js';
+import { registryCommand } from './registry-command.js';
 import { credentialsCommand, joinTokenCommand, serverCommand } from './server-command.js';
 import { upCommand } from './up-command.js';
 
@@ -27,6 +28,7 @@ const commands: Record<string, Command> = {
   agent: agentCommand,
   logs: logsCommand,
   explain: explainCommand,
+  registry: registryCommand,
 };
 
 function mainHelp(): string {

@@ -81,18 +81,27 @@ export class RegistryAuth {
     if (!credential || credential.principal.arn !== claims.principalArn) {
       throw this.challenge('the authorization token is not valid: the access key it was issued to no longer exists');
     }
-    const revoked = this.#deps.catalog.get<TokenRevocationRecord>(RegistryKind.tokenRevocation, claims.principalArn)?.value;
-    if (revoked && claims.issuedAtMs < revoked.notBeforeMs) throw this.challenge('the authorization token has been revoked');
+    const revokedBefore = this.revokedBefore(claims.principalArn);
+    if (revokedBefore !== undefined && claims.issuedAtMs < revokedBefore) throw this.challenge('the authorization token has been revoked');
     return claims;
   }
 
-  /** Revokes every token issued to `principalArn` until now (durably). */
-  async revokeTokens(principalArn: string): Promise<void> {
+  /** Tokens of `principalArn` issued before this instant (epoch ms) are refused; undefined if none were revoked. */
+  revokedBefore(principalArn: string): number | undefined {
+    return this.#deps.catalog.get<TokenRevocationRecord>(RegistryKind.tokenRevocation, principalArn)?.value.notBeforeMs;
+  }
+
+  /**
+   * Revokes every token issued to `principalArn` until now. Answers once the record is durable in the store
+   * (every replica and every restart then refuses those tokens) with the instant before which tokens are refused:
+   * never earlier than an earlier revocation's.
+   */
+  async revokeTokens(principalArn: string): Promise<TokenRevocationRecord> {
     const notBeforeMs = this.#deps.clock.now() + 1;
-    await this.#deps.catalog.transact(() => {
+    return this.#deps.catalog.transact(() => {
       const cur = this.#deps.catalog.get<TokenRevocationRecord>(RegistryKind.tokenRevocation, principalArn);
       const record: TokenRevocationRecord = { principalArn, notBeforeMs: Math.max(notBeforeMs, cur?.value.notBeforeMs ?? 0) };
-      return { ops: [putOp(RegistryKind.tokenRevocation, principalArn, record, cur)], result: undefined };
+      return { ops: [putOp(RegistryKind.tokenRevocation, principalArn, record, cur)], result: record };
     });
   }
 }

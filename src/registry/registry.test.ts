@@ -36,10 +36,14 @@ import {
   UploadLayerPartCommand,
 } from '@aws-sdk/client-ecr';
 import { startServer } from '../app/server-app.js';
+import { callAws } from '../cli/aws-call.js';
+import { AGENT_CREDENTIAL_KIND } from '../fleet/agent-credentials.js';
+import { putOp } from '../state/catalog.js';
 import type { RunningServer } from '../app/server-app.js';
 import { compileServerConfig } from '../config/server-config.js';
 import { ACCESS_KEY_ID, ACCOUNT, REGION, SECRET_ACCESS_KEY } from '../testing/harness.js';
 import { silentLogger } from '../util/log.js';
+import { Access } from './access.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'gantry-registry-'));
 let offsetMs = 0;
@@ -60,6 +64,10 @@ async function req(method: string, path: string, opts: { body?: Buffer | string;
   const json = (): any => JSON.parse(body.toString('utf8'));
   return { status: res.status, headers: res.headers, body, json, code: () => (json().errors?.[0]?.code as string | undefined) };
 }
+
+/** RevokeAuthorizationTokens as the root user (the JS SDK has no command for Gantry's extension). */
+const revoke = (input: object) =>
+  callAws({ endpoint: new URL(base), region: REGION, credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY } }, 'ecr', 'RevokeAuthorizationTokens', input);
 
 async function createRepo(name: string): Promise<void> {
   await ecr.send(new CreateRepositoryCommand({ repositoryName: name }));
@@ -151,17 +159,75 @@ describe('authentication', () => {
       offsetMs = 0;
     }
   });
-  test('revoked tokens are refused; new ones work', async () => {
+  test('RevokeAuthorizationTokens (Gantry extension): tokens issued before are refused, new ones work', async () => {
+    const root = `arn:aws:iam::${ACCOUNT}:root`;
     const fresh = await ecr.send(new GetAuthorizationTokenCommand({}));
     const password = Buffer.from(fresh.authorizationData![0]!.authorizationToken!, 'base64').toString().slice(4);
     assert.equal((await req('GET', '/v2/', { auth: basic(password) })).status, 200);
-    await server.registry.auth.revokeTokens(`arn:aws:iam::${ACCOUNT}:root`);
-    assert.equal((await req('GET', '/v2/', { auth: basic(password) })).status, 401);
+    const before = Date.now();
+    const revoked = await revoke({});
+    assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+    const body = revoked.body as { registryId: string; principalArn: string; revokedBefore: number };
+    assert.equal(body.principalArn, root, 'the caller by default');
+    assert.equal(body.registryId, ACCOUNT);
+    assert.ok(body.revokedBefore * 1000 > before && body.revokedBefore * 1000 <= Date.now() + 1, `revokedBefore ${body.revokedBefore} is now`);
+    const refused = await req('GET', '/v2/', { auth: basic(password) });
+    assert.equal(refused.status, 401);
+    assert.match(refused.headers.get('www-authenticate') ?? '', /^Basic realm="/);
+    assert.match(refused.json().errors[0].message, /revoked/);
     assert.equal((await req('GET', '/v2/')).status, 401, 'the suite token was issued before the revocation too');
     await new Promise((r) => setTimeout(r, 5));
     const again = await ecr.send(new GetAuthorizationTokenCommand({}));
     auth = basic(Buffer.from(again.authorizationData![0]!.authorizationToken!, 'base64').toString().slice(4));
     assert.equal((await req('GET', '/v2/')).status, 200);
+    const explicit = await revoke({ principalArn: root, registryId: ACCOUNT });
+    assert.equal(explicit.status, 200);
+    assert.ok((explicit.body as { revokedBefore: number }).revokedBefore >= body.revokedBefore, 'a later revocation never moves the instant back');
+    assert.equal((await req('GET', '/v2/')).status, 401);
+    await new Promise((r) => setTimeout(r, 5));
+    auth = basic(Buffer.from((await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData![0]!.authorizationToken!, 'base64').toString().slice(4));
+    assert.equal((await req('GET', '/v2/')).status, 200);
+  });
+  test("revoking a container instance's tokens replaces the token the server hands its agent", async () => {
+    const instanceArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:container-instance/c/0123456789abcdef0123456789abcdef`;
+    const catalog = server.registry.registry.catalog;
+    const record = { accessKeyId: 'GAGTTESTREVOKE000001', secretAccessKey: 's'.repeat(40), cluster: 'c', containerInstanceArn: instanceArn, createdAtMs: Date.now() };
+    await catalog.transact(() => ({ ops: [putOp(AGENT_CREDENTIAL_KIND, record.accessKeyId, record, undefined)], result: undefined }));
+    const image = [`${new URL(base).host}/app/web:1`];
+    const first = server.registry.agentAuth(instanceArn, image)![new URL(base).host]!.password;
+    assert.equal(server.registry.agentAuth(instanceArn, image)![new URL(base).host]!.password, first, 'reused while valid');
+    const r = await revoke({ principalArn: instanceArn });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const revokedBeforeMs = Math.round((r.body as { revokedBefore: number }).revokedBefore * 1000);
+    await new Promise((r) => setTimeout(r, 5));
+    const second = server.registry.agentAuth(instanceArn, image)![new URL(base).host]!.password;
+    assert.notEqual(second, first);
+    assert.ok(server.registry.auth.tokens.verify(first).issuedAtMs < revokedBeforeMs);
+    assert.ok(server.registry.auth.tokens.verify(second).issuedAtMs >= revokedBeforeMs);
+  });
+  test('RevokeAuthorizationTokens refuses bad input with InvalidParameterException and other callers with AccessDeniedException', async () => {
+    const cases: [object, RegExp][] = [
+      [{ principalArn: 'root' }, /principalArn.*must be an ARN/],
+      [{ principalArn: '' }, /1 validation error detected: .*principalArn.*length greater than or equal to 1/],
+      [{ principalArn: 'arn:aws:iam::999999999999:root' }, new RegExp(`must be a principal of account ${ACCOUNT}; got account 999999999999`)],
+      [{ principalArn: `arn:aws:iam::${ACCOUNT}:user/nobody` }, /no principal .*user\/nobody holds an access key/],
+      [{ registryId: '999999999999' }, /registryId/],
+      [{ registryId: 'x' }, /validation error detected: .*registryId/],
+    ];
+    for (const [input, message] of cases) {
+      const r = await revoke(input);
+      assert.equal(r.status, 400, JSON.stringify(input));
+      const err = r.body as { __type: string; message: string };
+      assert.equal(err.__type, 'InvalidParameterException', JSON.stringify(input));
+      assert.match(err.message, message);
+    }
+    const typeError = await revoke({ principalArn: 12 });
+    assert.equal((typeError.body as { __type: string }).__type, 'SerializationException');
+    assert.equal((await req('GET', '/v2/')).status, 200, 'a refused revocation revokes nothing');
+    const access = new Access();
+    const denied = (kind: 'user' | 'agent') => () => access.check({ arn: `arn:aws:iam::${ACCOUNT}:user/u`, kind }, 'ecr:RevokeAuthorizationTokens', undefined, `arn:aws:iam::${ACCOUNT}:root`);
+    assert.throws(denied('user'), (e: Error & { code?: string }) => /AccessDenied/.test(e.name + String(e.code) + e.message) && /not authorized to perform: ecr:RevokeAuthorizationTokens/.test(e.message));
+    assert.throws(denied('agent'), /not authorized to perform: ecr:RevokeAuthorizationTokens/);
   });
 });
 

@@ -18,6 +18,8 @@ export interface EcrDeps {
   readonly endpoint: () => string;
   /** The access key a principal signs with (tokens are bound to it); undefined when it has none. */
   readonly accessKeyFor: (principalArn: string) => string | undefined;
+  /** Whether a principal (the root user, a container instance's agent) holds an access key, so tokens of its can be valid. */
+  readonly hasAccessKey: (principalArn: string) => boolean;
 }
 
 export function principalOf(ctx: RequestContext): RegistryPrincipal {

@@ -1,13 +1,12 @@
 /**
  * ECR repositories: create, describe, delete (force), tag mutability, scanning configuration, repository
- * policies, resource tags, DescribeRegistry, and GetAuthorizationToken (the `docker login` password).
+ * policies, resource tags and DescribeRegistry.
  */
 import type {
   CreateRepositoryRequest,
   DeleteRepositoryPolicyRequest,
   DeleteRepositoryRequest,
   DescribeRepositoriesRequest,
-  GetAuthorizationTokenRequest,
   GetRepositoryPolicyRequest,
   ListTagsForResourceRequest,
   PutImageScanningConfigurationRequest,
@@ -93,24 +92,6 @@ export function repositoryOperations(deps: EcrDeps) {
     });
 
   return {
-    GetAuthorizationToken: async (input: GetAuthorizationTokenRequest, ctx: RequestContext) => {
-      for (const id of input.registryIds ?? []) checkRegistryId(deps, id);
-      const principal = principalOf(ctx);
-      deps.access.check(principal, 'ecr:GetAuthorizationToken', undefined, '*');
-      const accessKeyId = deps.accessKeyFor(ctx.principalArn);
-      if (accessKeyId === undefined) throw Ecr.accessDenied(`${ctx.principalArn} has no access key to bind a registry token to.`);
-      const { token, claims } = deps.auth.tokens.issue({ accessKeyId, principalArn: principal.arn, kind: principal.kind === 'root' ? 'root' : 'user' });
-      return {
-        authorizationData: [
-          {
-            authorizationToken: Buffer.from(`AWS:${token}`).toString('base64'),
-            expiresAt: epochSeconds(claims.expiresAtMs),
-            proxyEndpoint: `http://${deps.endpoint()}`,
-          },
-        ],
-      };
-    },
-
     CreateRepository: async (input: CreateRepositoryRequest, ctx: RequestContext) => {
       checkRegistryId(deps, input.registryId);
       deps.access.check(principalOf(ctx), 'ecr:CreateRepository', undefined, deps.arns.repository(input.repositoryName!));
