@@ -118,6 +118,11 @@ export interface TaskRecord {
   /** Internal: the RunTask clientToken and a digest of the request it came with (idempotency). */
   clientToken?: string;
   requestDigest?: string;
+  /**
+   * Internal: the `version` its container instance reached when this task last changed what the instance holds
+   * (placed, stop requested). An instance's version is the highest of its record's and its tasks' (EcsState).
+   */
+  instanceVersion?: number;
   /** Internal: the service that owns the task, if any. */
   serviceName?: string;
   /** Internal: task scale-in protection, until this time (epoch seconds); scale-in and deployments leave the task alone. */

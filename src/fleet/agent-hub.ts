@@ -358,7 +358,7 @@ export class AgentHub {
       if (!cur) return { ops: [], result: undefined };
       const versionInfo = agentVersion !== undefined ? { ...cur.value.versionInfo, agentVersion } : cur.value.versionInfo;
       if (cur.value.agentConnected === connected && versionInfo.agentVersion === cur.value.versionInfo.agentVersion) return { ops: [], result: undefined };
-      const value: ContainerInstanceRecord = { ...cur.value, agentConnected: connected, versionInfo, version: cur.value.version + 1, lastHeartbeatMs: clock.now() };
+      const value: ContainerInstanceRecord = { ...cur.value, agentConnected: connected, versionInfo, version: state.latestInstanceVersion(cur.value) + 1, lastHeartbeatMs: clock.now() };
       return { ops: [putOp(Kind.containerInstance, instanceKey(cluster, id), value, cur)], result: undefined };
     });
   }

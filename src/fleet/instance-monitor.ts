@@ -43,7 +43,7 @@ export class InstanceMonitor {
     const ops: WriteOp[] = [];
     for (const [key, v] of state.catalog.all<ContainerInstanceRecord>(Kind.containerInstance)) {
       if (v.value.agentConnected && !this.#deps.hub.isConnected(v.value.containerInstanceArn)) {
-        ops.push(putOp(Kind.containerInstance, key, { ...v.value, agentConnected: false, version: v.value.version + 1 }, v));
+        ops.push(putOp(Kind.containerInstance, key, { ...v.value, agentConnected: false, version: state.latestInstanceVersion(v.value) + 1 }, v));
       }
     }
     if (ops.length > 0) await state.catalog.commit(ops).catch((e: unknown) => this.#deps.logger.warn('could not mark agents disconnected', { error: e }));
@@ -96,7 +96,7 @@ export class InstanceMonitor {
         const next = stopTask(t.value, 'InfrastructureHealth', reason, epochSeconds(now), { immediately: true });
         if (next) ops.push(putOp(Kind.task, key, next, t));
       }
-      if (ops.length > 0) ops.push(putOp(Kind.containerInstance, instanceKey(instance.cluster, instance.id), { ...inst.value, version: inst.value.version + 1 }, inst));
+      if (ops.length > 0) ops.push(putOp(Kind.containerInstance, instanceKey(instance.cluster, instance.id), { ...inst.value, version: state.latestInstanceVersion(inst.value) + 1 }, inst));
       return { ops, result: ops.length - (ops.length > 0 ? 1 : 0) };
     });
     if (stopped > 0) logger.warn('instance lost; its tasks were stopped', { containerInstanceArn: instance.containerInstanceArn, tasks: stopped });

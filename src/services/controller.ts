@@ -13,7 +13,7 @@ import type { TaskRecord } from '../domain/task.js';
 import { stopTask } from '../domain/task-lifecycle.js';
 import { combineConstraints, memberOf, parseConstraints, parseStrategy, SERVICE_DEFAULT_STRATEGY } from '../placement/options.js';
 import { checkOp, putOp } from '../state/catalog.js';
-import { InstanceChanges, taskDefinitionKey, taskKey } from '../state/ecs-state.js';
+import { InstanceVersions, taskDefinitionKey, taskKey } from '../state/ecs-state.js';
 import type { EcsState } from '../state/ecs-state.js';
 import type { WriteOp } from '../store/types.js';
 import type { Arns } from '../domain/arn.js';
@@ -234,13 +234,14 @@ export class ServiceController {
           toStop.push({ task, reason: `Scaling activity initiated by (deployment ${service.deployments[0]!.id})` });
         }
       }
-      const changes = new InstanceChanges(state, service.cluster);
+      const versions = new InstanceVersions(state, service.cluster);
       for (const s of toStop) {
         const cur = state.task(service.cluster, s.task.id);
         const stopped = cur ? stopTask(cur.value, 'ServiceSchedulerInitiated', s.reason, nowSec) : undefined;
         if (!cur || !stopped) continue;
+        const instanceVersion = versions.next(stopped.containerInstanceArn);
+        if (instanceVersion !== undefined) stopped.instanceVersion = instanceVersion;
         ops.push(putOp(Kind.task, taskKey(service.cluster, stopped.id), stopped, cur));
-        changes.record(stopped.containerInstanceArn);
       }
 
       // Starts, placed like RunTask's tasks (DAEMON: on the instances the plan names).
@@ -278,7 +279,7 @@ export class ServiceController {
           { state, arns, cluster: service.cluster, launch, prepared, ids, nowSec, serviceName: service.serviceName },
           attempts,
           ops,
-          changes,
+          versions,
         );
         const failure = failures[0] ?? (engine.size === 0 ? { arn: '', reason: 'NO_INSTANCES', detail: 'The cluster has no container instances.' } : undefined);
         if (failure) {
@@ -294,7 +295,7 @@ export class ServiceController {
           ops.push(checkOp(Kind.taskDefinition, taskDefinitionKey(defRead.value.family, defRead.value.revision), defRead));
         }
       }
-      ops.push(...changes.ops());
+      ops.push(...versions.ops());
 
       const added: ServiceEventRecord[] = events.map((message, i) => ({ id: `${ids[63]!.slice(0, 8)}-${i}-${nowSec}`, createdAt: nowSec, message }));
       next.events = withEvents(service.events, added);

@@ -151,7 +151,7 @@ export class AttributeOperations {
         const cur = read.value;
         const attributes = change(cur, mine);
         if (sameAttributes(cur.attributes, attributes)) continue;
-        const value: ContainerInstanceRecord = { ...cur, attributes, version: cur.version + 1 };
+        const value: ContainerInstanceRecord = { ...cur, attributes, version: state.latestInstanceVersion(cur) + 1 };
         ops.push(putOp(Kind.containerInstance, instanceKey(cluster, cur.id), value, read));
       }
       if (ops.length > 0) ops.push(checkOp(Kind.cluster, cluster, clusterRead));

@@ -201,7 +201,7 @@ export class ContainerInstanceOperations {
           versionInfo: versionInfo ?? cur.value.versionInfo,
           tags: mergeTags(cur.value.tags, tags),
           agentConnected: true,
-          version: cur.value.version + 1,
+          version: state.latestInstanceVersion(cur.value) + 1,
           lastHeartbeatMs: now,
           ...(clientToken !== undefined ? { clientToken } : {}),
         };
@@ -252,7 +252,7 @@ export class ContainerInstanceOperations {
           `Found running tasks on the instance. ${live.length} task(s) on ${cur.value.containerInstanceArn} have not stopped: stop them first (StopTask), drain the instance (UpdateContainerInstancesState DRAINING), or deregister with force to orphan them.`,
         );
       }
-      const value: ContainerInstanceRecord = { ...cur.value, status: 'INACTIVE', version: cur.value.version + 1 };
+      const value: ContainerInstanceRecord = { ...cur.value, status: 'INACTIVE', version: state.latestInstanceVersion(cur.value) + 1 };
       const ops: WriteOp[] = [
         checkOp(Kind.cluster, cluster, clusterRead),
         putOp(Kind.containerInstance, instanceKey(cluster, value.id), value, cur),
@@ -347,7 +347,7 @@ export class ContainerInstanceOperations {
           records.push(cur.value);
           continue;
         }
-        const value: ContainerInstanceRecord = { ...cur.value, status, version: cur.value.version + 1 };
+        const value: ContainerInstanceRecord = { ...cur.value, status, version: state.latestInstanceVersion(cur.value) + 1 };
         ops.push(putOp(Kind.containerInstance, instanceKey(cluster, value.id), value, cur));
         records.push(value);
       }
@@ -366,7 +366,7 @@ export class ContainerInstanceOperations {
     const out: WireContainerInstance = {
       containerInstanceArn: r.containerInstanceArn,
       ec2InstanceId: r.ec2InstanceId,
-      version: r.version,
+      version: this.deps.state.instanceVersion(r),
       versionInfo: r.versionInfo,
       remainingResources: remainingResources(r.registeredResources, tasks),
       registeredResources: r.registeredResources,

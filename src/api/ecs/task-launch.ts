@@ -21,7 +21,7 @@ import type { EngineAttempt } from '../../placement/engine/cluster-index.js';
 import type { PlacementFailure, TaskDemand, TaskPlacement } from '../../placement/types.js';
 import { putOp } from '../../state/catalog.js';
 import { taskKey } from '../../state/ecs-state.js';
-import type { InstanceChanges } from '../../state/ecs-state.js';
+import type { InstanceVersions } from '../../state/ecs-state.js';
 import type { Versioned } from '../../state/catalog.js';
 import type { EcsState } from '../../state/ecs-state.js';
 import type { WriteOp } from '../../store/types.js';
@@ -263,9 +263,9 @@ export interface LaunchWrites {
 
 /**
  * The task records for placed attempts (RunTask, StartTask, the service scheduler): each new task's write goes to
- * `ops`, and the instance it went to is recorded in `changes`. Failures are returned in order.
+ * `ops`, carrying the version its instance reaches (from `versions`). Failures are returned in order.
  */
-export function writePlacedTasks(w: LaunchWrites, attempts: readonly EngineAttempt[], ops: WriteOp[], changes: InstanceChanges): { tasks: TaskRecord[]; failures: PlacementFailure[] } {
+export function writePlacedTasks(w: LaunchWrites, attempts: readonly EngineAttempt[], ops: WriteOp[], versions: InstanceVersions): { tasks: TaskRecord[]; failures: PlacementFailure[] } {
   const tasks: TaskRecord[] = [];
   const failures: PlacementFailure[] = [];
   attempts.forEach((a, n) => {
@@ -274,9 +274,10 @@ export function writePlacedTasks(w: LaunchWrites, attempts: readonly EngineAttem
     const instance = w.state.instanceByArn(w.cluster, a.placement.containerInstanceArn);
     if (!instance) throw new Error(`placement chose ${a.placement.containerInstanceArn}, which the catalog does not hold`);
     const task = newTaskRecord({ ...w, id: w.ids[n]!, instance: instance.value, placement: a.placement });
+    const instanceVersion = versions.next(a.placement.containerInstanceArn);
+    if (instanceVersion !== undefined) task.instanceVersion = instanceVersion;
     tasks.push(task);
     ops.push(putOp(Kind.task, taskKey(w.cluster, task.id), task, undefined));
-    changes.record(a.placement.containerInstanceArn);
   });
   return { tasks, failures };
 }

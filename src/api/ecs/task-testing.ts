@@ -62,7 +62,7 @@ export async function setAgentConnected(ecs: TestEcs, cluster: string, container
   const { state } = ecs.deps;
   await state.catalog.transact(() => {
     const cur = state.instance(cluster, idOf(containerInstanceArn))!;
-    const value: ContainerInstanceRecord = { ...cur.value, agentConnected: connected, version: cur.value.version + 1 };
+    const value: ContainerInstanceRecord = { ...cur.value, agentConnected: connected, version: state.latestInstanceVersion(cur.value) + 1 };
     return { ops: [putOp(Kind.containerInstance, `${cluster}/${value.id}`, value, cur)], result: undefined };
   });
 }

@@ -67,9 +67,12 @@ describe('concurrent RunTask', () => {
       assert.equal(new Set(tcp).size, tcp.length, `tcp ports ${tcp}`);
       assert.equal(new Set(udp).size, udp.length, `udp ports ${udp}`);
       for (const p of tcp) assert.ok(!['22', '2375', '2376', '51678', '51679'].includes(p));
-      // The instance's version counts each placement on it.
-      assert.equal(rec.version, 1 + on.length);
+      // The instance's version counts each placement on it (the bumps ride on the task records: the instance record
+      // itself is not rewritten) and every task holds a distinct one.
+      assert.equal(rec.version, 1);
+      assert.deepEqual(on.map((t) => t.instanceVersion).sort((a, b) => a! - b!), on.map((_, i) => 2 + i));
       const { containerInstances: [d] } = await ecs.call('DescribeContainerInstances', { cluster: 'small', containerInstances: [ci.containerInstanceArn] });
+      assert.equal(d.version, 1 + on.length);
       assert.equal(remaining(d, 'CPU'), 1024 - cpu);
       assert.equal(d.runningTasksCount, on.length);
       // Demand far exceeds supply, so every instance ends up full: no task was refused that would have fit.

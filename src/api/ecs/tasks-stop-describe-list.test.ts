@@ -164,5 +164,21 @@ describe('tasks after launch', () => {
       assert.deepEqual(out.failures, [{ arn: old.taskArn, reason: 'MISSING' }]);
       assert.equal(state.catalog.count(Kind.task), 1);
     });
+
+    it("keeps the instance's version when the task that carried its last bump is removed", async () => {
+      const versionNow = async () => (await ecs.call('DescribeContainerInstances', { cluster: 'c1', containerInstances: [instanceArn] })).containerInstances[0].version;
+      const t = await run({ taskDefinition: 'batch' });
+      await ecs.call('StopTask', { cluster: 'c1', task: t.taskArn });
+      // Registered (1), a task placed (2), its stop requested (3): the bumps live on the task record, not the instance's.
+      assert.equal(await versionNow(), 3);
+      const { state, clock } = ecs.deps;
+      assert.equal(state.instanceByArn('c1', instanceArn)!.value.version, 1);
+      ecs.tick(60 * 60 * 1000);
+      assert.equal(await reapStoppedTasks(state, clock.now()), 1);
+      assert.equal(await versionNow(), 3);
+      assert.equal(state.instanceByArn('c1', instanceArn)!.value.version, 3);
+      await run({ taskDefinition: 'batch' });
+      assert.equal(await versionNow(), 4);
+    });
   });
 });

@@ -21,13 +21,15 @@ import type {
 import type { Arns } from '../../domain/arn.js';
 import { Ecs } from '../../domain/errors.js';
 import { Kind } from '../../domain/records.js';
+import type { ContainerInstanceRecord } from '../../domain/records.js';
 import type { TaskRecord } from '../../domain/task.js';
 import { stopTask, TASK_STOPPED_BY_USER } from '../../domain/task-lifecycle.js';
 import type { EngineAttempt } from '../../placement/engine/cluster-index.js';
 import { combineConstraints, parseConstraints, parseStrategy, RUN_TASK_DEFAULT_STRATEGY } from '../../placement/options.js';
 import type { PlacementFailure } from '../../placement/types.js';
 import { checkOp, deleteOp, putOp } from '../../state/catalog.js';
-import { clientTokenGroup, InstanceChanges, taskDefinitionKey, taskKey } from '../../state/ecs-state.js';
+import { clientTokenGroup, instanceKey, InstanceVersions, taskDefinitionKey, taskKey } from '../../state/ecs-state.js';
+import type { Versioned } from '../../state/catalog.js';
 import type { EcsState } from '../../state/ecs-state.js';
 import type { WriteOp } from '../../store/types.js';
 import { epochSeconds, seededRng } from '../../util/clock.js';
@@ -178,9 +180,10 @@ export class TaskOperations {
       // Stopping twice is not an error: the first stop stands and the task is returned as it is.
       if (!next) return { ops: [], result: cur.value };
       // The instance's resources change with the stop request, and ECS counts that as a change of the instance.
-      const changes = new InstanceChanges(state, cluster);
-      changes.record(next.containerInstanceArn);
-      const ops: WriteOp[] = [checkOp(Kind.cluster, cluster, clusterRead), putOp(Kind.task, taskKey(cluster, next.id), next, cur), ...changes.ops()];
+      const versions = new InstanceVersions(state, cluster);
+      const instanceVersion = versions.next(next.containerInstanceArn);
+      if (instanceVersion !== undefined) next.instanceVersion = instanceVersion;
+      const ops: WriteOp[] = [checkOp(Kind.cluster, cluster, clusterRead), putOp(Kind.task, taskKey(cluster, next.id), next, cur), ...versions.ops()];
       return { ops, result: next };
     });
     return { task: taskView(record, { tags: true }) };
@@ -254,9 +257,9 @@ export class TaskOperations {
   /** Task records for the placed attempts, and the writes: new tasks, and each instance used with its version bumped. */
   private build(w: LaunchWrites, attempts: readonly EngineAttempt[]): { ops: WriteOp[]; result: LaunchResult } {
     const ops: WriteOp[] = [];
-    const changes = new InstanceChanges(w.state, w.cluster);
-    const result = writePlacedTasks(w, attempts, ops, changes);
-    ops.push(...changes.ops());
+    const versions = new InstanceVersions(w.state, w.cluster);
+    const result = writePlacedTasks(w, attempts, ops, versions);
+    ops.push(...versions.ops());
     return { ops, result };
   }
 }
@@ -274,12 +277,23 @@ export async function reapStoppedTasks(state: EcsState, nowMs: number, retention
   if (expired.length === 0) return 0;
   return state.catalog.transact(() => {
     const ops: WriteOp[] = [];
+    // An instance whose version a removed task carries keeps it in its own record, so it never goes back.
+    const keepVersion = new Map<string, Versioned<ContainerInstanceRecord>>();
     for (const key of expired) {
       // Read again inside the decision: the record may have changed since the scan.
       const cur = state.catalog.get<TaskRecord>(Kind.task, key);
-      if (cur && cur.value.lastStatus === 'STOPPED' && (cur.value.stoppedAt ?? 0) <= cutoffSec) ops.push(deleteOp(Kind.task, key, cur));
+      if (!cur || cur.value.lastStatus !== 'STOPPED' || (cur.value.stoppedAt ?? 0) > cutoffSec) continue;
+      ops.push(deleteOp(Kind.task, key, cur));
+      const { containerInstanceArn, instanceVersion, cluster } = cur.value;
+      if (containerInstanceArn === undefined || instanceVersion === undefined || keepVersion.has(containerInstanceArn)) continue;
+      const instance = state.instanceByArn(cluster, containerInstanceArn);
+      if (instance && instanceVersion > instance.value.version) keepVersion.set(containerInstanceArn, instance);
     }
-    return { ops, result: ops.length };
+    const removed = ops.length;
+    for (const read of keepVersion.values()) {
+      ops.push(putOp(Kind.containerInstance, instanceKey(read.value.cluster, read.value.id), { ...read.value, version: state.latestInstanceVersion(read.value) }, read));
+    }
+    return { ops, result: removed };
   });
 }
 
