@@ -16,7 +16,7 @@
  *  5. healthStatus is derived from the essential containers with health checks; `version` goes up once per
  *     report that changed anything visible.
  */
-import { isDeepStrictEqual } from 'node:util';
+import type { NetworkBinding } from '@aws-sdk/client-ecs';
 import type { TaskDefinitionRecord } from './records.js';
 import { applyContainerOverrides } from './task-overrides.js';
 import type {
@@ -42,40 +42,51 @@ const taskRank = (s: TaskStatus): number => TASK_RANK.get(s) ?? 0;
 /** `task` after `report`, or undefined when the report changes nothing (stale, repeated, or for another task). */
 export function applyTaskReport(task: TaskRecord, report: TaskReport, nowSec: number): TaskRecord | undefined {
   if (report.taskArn !== task.taskArn) return undefined;
-  const reported = task.reportedAt === undefined ? { reportedAt: nowSec } : {};
-  if (task.lastStatus === 'STOPPED' && report.lastStatus !== 'STOPPED') return task.reportedAt === undefined ? { ...task, ...reported } : undefined;
+  // The first report marks the task as known to an agent, even when it changes nothing else.
+  const unchanged = (): TaskRecord | undefined => (task.reportedAt === undefined ? { ...task, reportedAt: nowSec } : undefined);
+  if (task.lastStatus === 'STOPPED' && report.lastStatus !== 'STOPPED') return unchanged();
 
-  const byName = new Map(report.containers.map((c) => [c.name, c]));
+  // Every step below copies the record only when it really changes something, so "nothing changed" is known
+  // without comparing whole records (reports arrive for every transition of every task).
   let essentialExited = false;
+  let containersChanged = false;
   const containers = task.containers.map((c) => {
-    const r = byName.get(c.name);
+    const r = report.containers.find((x) => x.name === c.name);
     if (!r) return c;
     const next = applyContainerReport(c, r);
+    if (next === c) return c;
+    containersChanged = true;
     // Exited means it ran: a container that stops without ever running (a failed pull) failed to start.
     const ran = c.lastStatus === 'RUNNING' || next.exitCode !== undefined;
     if (c.essential && c.lastStatus !== 'STOPPED' && next.lastStatus === 'STOPPED' && ran) essentialExited = true;
     return next;
   });
-  let next: TaskRecord = { ...task, containers };
+  let next: TaskRecord = containersChanged ? { ...task, containers } : task;
+  const edit = (patch: Partial<TaskRecord>): void => {
+    next = next === task ? { ...task, ...patch } : Object.assign(next, patch);
+  };
 
   if (essentialExited && next.desiredStatus !== 'STOPPED') {
-    next = { ...next, desiredStatus: 'STOPPED', stopCode: 'EssentialContainerExited', stoppedReason: ESSENTIAL_CONTAINER_EXITED, stoppingAt: nowSec };
+    edit({ desiredStatus: 'STOPPED', stopCode: 'EssentialContainerExited', stoppedReason: ESSENTIAL_CONTAINER_EXITED, stoppingAt: nowSec });
   }
-  if (report.pullStartedAt !== undefined && next.pullStartedAt === undefined) next.pullStartedAt = report.pullStartedAt;
-  if (report.pullStoppedAt !== undefined && next.pullStoppedAt === undefined) next.pullStoppedAt = report.pullStoppedAt;
+  if (report.pullStartedAt !== undefined && next.pullStartedAt === undefined) edit({ pullStartedAt: report.pullStartedAt });
+  if (report.pullStoppedAt !== undefined && next.pullStoppedAt === undefined) edit({ pullStoppedAt: report.pullStoppedAt });
 
   const target: TaskStatus = report.lastStatus;
   if (taskRank(target) > taskRank(next.lastStatus)) {
-    if (target === 'RUNNING') next = { ...next, lastStatus: 'RUNNING', startedAt: next.startedAt ?? report.startedAt ?? nowSec };
+    if (target === 'RUNNING') edit({ lastStatus: 'RUNNING', startedAt: next.startedAt ?? report.startedAt ?? nowSec });
     else if (target === 'STOPPED') next = stopped(next, report, nowSec);
-    else next = { ...next, lastStatus: target };
+    else edit({ lastStatus: target });
   } else if (target === 'STOPPED' && report.executionStoppedAt !== undefined && next.executionStoppedAt === undefined) {
-    next = { ...next, executionStoppedAt: report.executionStoppedAt };
+    edit({ executionStoppedAt: report.executionStoppedAt });
   }
-  next.healthStatus = taskHealth(next.containers);
+  const health = taskHealth(next.containers);
+  if (health !== next.healthStatus) edit({ healthStatus: health });
 
-  if (isDeepStrictEqual(next, task)) return task.reportedAt === undefined ? { ...task, ...reported } : undefined;
-  return { ...next, ...reported, version: task.version + 1 };
+  if (next === task) return unchanged();
+  next.version = task.version + 1;
+  if (task.reportedAt === undefined) next.reportedAt = nowSec;
+  return next;
 }
 
 /**
@@ -148,16 +159,34 @@ export function desiredTaskOf(task: TaskRecord, def: TaskDefinitionRecord): Desi
   };
 }
 
+/** The container after its report: `c` itself when the report changes nothing. */
 function applyContainerReport(c: TaskContainerRecord, r: ContainerReport): TaskContainerRecord {
   if (CONTAINER_RANK[r.lastStatus] < CONTAINER_RANK[c.lastStatus]) return c;
-  const out: TaskContainerRecord = { ...c, lastStatus: r.lastStatus };
-  if (r.runtimeId !== undefined) out.runtimeId = r.runtimeId;
-  if (r.imageDigest !== undefined) out.imageDigest = r.imageDigest;
-  if (r.networkBindings !== undefined) out.networkBindings = r.networkBindings.map((b) => ({ ...b }));
-  if (r.healthStatus !== undefined && c.hasHealthCheck) out.healthStatus = r.healthStatus;
-  if (r.exitCode !== undefined && r.lastStatus === 'STOPPED') out.exitCode = r.exitCode;
-  if (r.reason !== undefined) out.reason = r.reason.slice(0, 1024);
-  return out;
+  let out: TaskContainerRecord | undefined;
+  const set = <K extends keyof TaskContainerRecord>(key: K, value: TaskContainerRecord[K]): void => {
+    if (c[key] !== value) (out ??= { ...c })[key] = value;
+  };
+  set('lastStatus', r.lastStatus);
+  if (r.runtimeId !== undefined) set('runtimeId', r.runtimeId);
+  if (r.imageDigest !== undefined) set('imageDigest', r.imageDigest);
+  if (r.networkBindings !== undefined && !sameBindings(c.networkBindings, r.networkBindings)) (out ??= { ...c }).networkBindings = r.networkBindings.map((b) => ({ ...b }));
+  if (r.healthStatus !== undefined && c.hasHealthCheck) set('healthStatus', r.healthStatus);
+  if (r.exitCode !== undefined && r.lastStatus === 'STOPPED') set('exitCode', r.exitCode);
+  if (r.reason !== undefined) set('reason', r.reason.slice(0, 1024));
+  return out ?? c;
+}
+
+/** Bindings are flat objects of strings and numbers. */
+function sameBindings(a: readonly NetworkBinding[], b: readonly NetworkBinding[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Record<string, unknown>;
+    const y = b[i] as Record<string, unknown>;
+    const keys = Object.keys(x);
+    if (keys.length !== Object.keys(y).length) return false;
+    for (const k of keys) if (x[k] !== y[k]) return false;
+  }
+  return true;
 }
 
 function stopped(task: TaskRecord, report: TaskReport, nowSec: number): TaskRecord {
