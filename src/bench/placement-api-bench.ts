@@ -17,7 +17,7 @@ import { runLoad } from './loadgen.js';
 import type { LoadRequest, LoadResult } from './loadgen.js';
 import { benchGroups, INSTANCE_TYPES, SCENARIOS, ZONES } from './placement-bench.js';
 import type { Scenario } from './placement-bench.js';
-import { EcsClient, sleep, spawnGantry, untilConnected, writeJoinToken } from './support.js';
+import { cpuSeconds, EcsClient, sleep, spawnGantry, threadCpuSeconds, untilConnected, writeJoinToken } from './support.js';
 import type { ChildGantry } from './support.js';
 import { seededRng } from '../util/clock.js';
 
@@ -37,6 +37,9 @@ export interface PlacementApiRow {
   readonly load: LoadResult;
   readonly tasksPlaced: number;
   readonly tasksPerSecond: number;
+  /** Server CPU per task placed (all threads), and the main thread's share: what bounds throughput on this machine. */
+  readonly serverCpuMicrosPerTask: number;
+  readonly mainThreadCpuMicrosPerTask: number;
 }
 
 export interface PlacementApiResult {
@@ -97,10 +100,22 @@ export async function placementApiBench(opts: PlacementApiOptions, progress: (m:
       }
       progress(`placement api ${scenario.name}: RunTask count=10 from 8 clients for ${opts.durationMs / 1000} s`);
       const before = await countTasks(ecs);
+      const pid = gantry.child.pid!;
+      const cpu0 = cpuSeconds(pid);
+      const main0 = threadCpuSeconds(pid, pid);
       const load = await runLoad({ requests, concurrency: 8, durationMs: opts.durationMs, maxRequests: opts.maxCalls });
       const placed = (await countTasks(ecs)) - before;
-      rows.push({ scenario, load, tasksPlaced: placed, tasksPerSecond: placed / load.seconds });
+      // Let the agents' reports of these tasks be applied: they are part of each task's cost.
       await sleep(1000);
+      const perTask = (s: number) => (placed > 0 ? (s * 1e6) / placed : 0);
+      rows.push({
+        scenario,
+        load,
+        tasksPlaced: placed,
+        tasksPerSecond: placed / load.seconds,
+        serverCpuMicrosPerTask: perTask(cpuSeconds(pid) - cpu0),
+        mainThreadCpuMicrosPerTask: perTask(threadCpuSeconds(pid, pid) - main0),
+      });
     }
 
     progress('placement api: auditing every instance and task through the API');

@@ -33,8 +33,8 @@ export const SERVER_FLAGS_HELP = `Options:
   --region REGION      Region used in ARNs and signatures (env GANTRY_REGION; default us-east-1)
   --log-level LEVEL    debug, info, warn or error (default info)
   --log-format FORMAT  text or json (default text)
-  --store-writer MODE  inline (default; best when fsync is fast) or thread (commits on a writer thread, for
-                       slow disks: the event loop keeps serving while fsync runs)
+  --store-writer MODE  thread (default: SQLite commits run on a writer thread, so the event loop keeps
+                       serving while they run) or inline (commits on the event loop)
   --instance-lost-after DURATION
                        Agent silence after which an instance's tasks are stopped with stopCode
                        InfrastructureHealth so services replace them (default 2m)

@@ -16,8 +16,8 @@ export interface ServerConfig {
   readonly logLevel: LogLevel;
   readonly logFormat: 'text' | 'json';
   /**
-   * Where SQLite commits run: 'inline' on the event loop (lowest latency when fsync is fast, as on local
-   * SSDs) or 'thread' on a writer thread (keeps the event loop free when fsync is slow, as on network disks).
+   * Where SQLite commits run: 'thread' (default) on a writer thread, keeping SQLite's work — B-tree updates, WAL
+   * frames, checkpoints, fsync — off the event loop; or 'inline' on the event loop.
    */
   readonly storeWriter: 'inline' | 'thread';
   /** Agent silence after which an instance's tasks are stopped (InfrastructureHealth). */
@@ -92,7 +92,7 @@ export function compileServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv, 
   const logFormat = flags['log-format'] ?? env['GANTRY_LOG_FORMAT'] ?? (isTty ? 'text' : 'text');
   if (logFormat !== 'text' && logFormat !== 'json') throw new ConfigError(`--log-format must be text or json; got '${logFormat}'.`);
   const dataDir = flags['data-dir'] !== undefined ? resolve(flags['data-dir']) : defaultDataDir(env);
-  const storeWriter = flags['store-writer'] ?? env['GANTRY_STORE_WRITER'] ?? 'inline';
+  const storeWriter = flags['store-writer'] ?? env['GANTRY_STORE_WRITER'] ?? 'thread';
   if (storeWriter !== 'inline' && storeWriter !== 'thread') throw new ConfigError(`--store-writer must be inline or thread; got '${storeWriter}'.`);
   const instanceLostAfterMs = duration('--instance-lost-after', flags['instance-lost-after'] ?? env['GANTRY_INSTANCE_LOST_AFTER'] ?? '2m');
   const stoppedTaskRetentionMs = duration('--stopped-task-retention', flags['stopped-task-retention'] ?? env['GANTRY_STOPPED_TASK_RETENTION'] ?? '1h');

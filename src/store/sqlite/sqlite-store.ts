@@ -6,7 +6,7 @@ import type { Change, CommitOptions, CommitResult, Store, StoredRecord, WriteOp 
 import { BatchWriter, openDatabase, serialise, toError } from './batch-writer.js';
 import type { Outcome, SerialCommit } from './batch-writer.js';
 import { migrate } from './migrations.js';
-import type { WriterMessage } from './writer-worker.js';
+import type { WriterMessage, WriterRequest } from './writer-worker.js';
 
 export interface SqliteStoreOptions {
   /** Database file; ':memory:' for tests that do not need durability. */
@@ -149,11 +149,16 @@ class InlineWriter implements Writer {
   }
 }
 
-/** Commits on the writer thread (writer-worker.ts), so fsync never blocks the event loop. */
+/**
+ * Commits on the writer thread (writer-worker.ts), so SQLite's work — B-tree updates, WAL frames, checkpoints,
+ * fsync — never blocks the event loop. Commits submitted in one turn of the event loop go over in one message.
+ */
 class ThreadWriter implements Writer {
   readonly #waiters = new Map<number, Waiter>();
   #nextId = 1;
   #closed: Promise<void> | undefined;
+  #outbox: { id: number; commit: SerialCommit }[] = [];
+  #sendScheduled = false;
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (m: WriterMessage) => {
@@ -196,8 +201,19 @@ class ThreadWriter implements Writer {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#waiters.set(id, { resolve, reject });
-      this.worker.postMessage({ id, commit });
+      this.#outbox.push({ id, commit });
+      if (!this.#sendScheduled) {
+        this.#sendScheduled = true;
+        setImmediate(() => this.#send());
+      }
     });
+  }
+
+  #send(): void {
+    this.#sendScheduled = false;
+    const commits = this.#outbox;
+    this.#outbox = [];
+    if (commits.length > 0) this.worker.postMessage({ type: 'commits', commits } satisfies WriterRequest);
   }
 
   close(): Promise<void> {
@@ -205,7 +221,7 @@ class ThreadWriter implements Writer {
       // Wait for commits already handed over: they were promised durability.
       while (this.#waiters.size > 0) await new Promise((r) => setTimeout(r, 1));
       const exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
-      this.worker.postMessage({ type: 'close' });
+      this.worker.postMessage({ type: 'close' } satisfies WriterRequest);
       await exited;
     })();
     return this.#closed;

@@ -14,6 +14,8 @@ interface Request {
   readonly id: number;
   readonly commit: SerialCommit;
 }
+/** From the main thread: the commits of one turn of its event loop, or the request to finish and close. */
+export type WriterRequest = { readonly type: 'commits'; readonly commits: readonly Request[] } | { readonly type: 'close' };
 export type WriterMessage =
   | { readonly type: 'ready'; readonly rev: number }
   | { readonly type: 'results'; readonly ids: number[]; readonly outcomes: Outcome[] }
@@ -39,14 +41,14 @@ function flush(): void {
   }
 }
 
-port.on('message', (m: Request | { type: 'close' }) => {
-  if ('type' in m) {
+port.on('message', (m: WriterRequest) => {
+  if (m.type === 'close') {
     flush();
     db.close();
     port.close();
     return;
   }
-  queue.push(m);
+  queue.push(...m.commits);
   if (!scheduled) {
     scheduled = true;
     setImmediate(flush);
