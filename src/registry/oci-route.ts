@@ -14,7 +14,8 @@
  * straight into the blob store (never buffered whole), except manifests (≤ 4 MiB).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { Logger } from '../util/log.js';
 import type { Access } from './access.js';
 import type { Authenticated, RegistryAuth } from './auth.js';
@@ -232,13 +233,52 @@ async function getBlob(deps: OciRouteDeps, req: IncomingMessage, res: ServerResp
     return;
   }
   if (req.method === 'GET') deps.registry.touchLink(link);
-  const { stream } = await deps.registry.openBlob(name, digest, range ?? (link.size > 0 ? undefined : { start: 0, end: -1 }));
+  const { stream, recycle } = await deps.registry.openBlob(name, digest, range ?? (link.size > 0 ? undefined : { start: 0, end: -1 }));
   if (range) {
     res.writeHead(206, { ...headers, 'Content-Length': range.end - range.start + 1, 'Content-Range': `bytes ${range.start}-${range.end}/${link.size}` });
   } else {
     res.writeHead(200, { ...headers, 'Content-Length': link.size });
   }
-  await pipeline(stream, res);
+  await send(stream, res, recycle);
+}
+
+/**
+ * Streams a blob into the response as `pipeline` would (backpressure; an error on either side ends both),
+ * handing each chunk back to the blob store once the socket has taken it, so the next batches reuse its memory.
+ * A chunk whose write fails, or never completes, is simply never handed back.
+ */
+async function send(stream: Readable, res: ServerResponse, recycle: (chunk: Buffer) => void): Promise<void> {
+  try {
+    for await (const chunk of stream) {
+      const c = chunk as Buffer;
+      if (!res.write(c, (err) => err == null && recycle(c))) await drained(res);
+    }
+    res.end();
+    await finished(res);
+  } catch (e) {
+    stream.destroy();
+    res.destroy();
+    throw e;
+  }
+}
+
+/** Resolves once the response may take more; rejects if it closes first (the client went away). */
+function drained(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.reject(new Error('the client closed the connection'));
+  return new Promise((resolve, reject) => {
+    const settle = (e?: Error): void => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      res.off('error', settle);
+      if (e) reject(e);
+      else resolve();
+    };
+    const onDrain = (): void => settle();
+    const onClose = (): void => settle(new Error('the client closed the connection'));
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+    res.on('error', settle);
+  });
 }
 
 async function upload(

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -241,6 +241,41 @@ describe('push and pull', () => {
     const r = await req('POST', '/v2/nope/blobs/uploads/');
     assert.equal(r.status, 404);
     assert.equal(r.code(), 'NAME_UNKNOWN');
+  });
+
+  test('a client that goes away mid-download: the blob file is closed, and later reads are whole and right', async () => {
+    const data = randomBytes(9 * 1024 * 1024 + 3);
+    const digest = await pushBlob('app/web', data);
+    const openBlobFiles = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).includes(join(dataDir, 'registry', 'blobs'));
+        } catch {
+          return false;
+        }
+      }).length;
+    for (let k = 0; k < 3; k++) {
+      const url = new URL(base);
+      await new Promise<void>((resolve, reject) => {
+        const s = connect(Number(url.port), url.hostname, () => s.write(`GET /v2/app/web/blobs/${digest} HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\n\r\n`));
+        let got = 0;
+        s.on('data', (d: Buffer) => {
+          got += d.length;
+          if (got > 300_000) {
+            s.destroy();
+            resolve();
+          }
+        });
+        s.on('error', reject);
+      });
+    }
+    for (let i = 0; i < 100 && openBlobFiles() > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(openBlobFiles(), 0, 'every aborted read closed its file');
+    for (let k = 0; k < 3; k++) {
+      const [a, b] = await Promise.all([req('GET', `/v2/app/web/blobs/${digest}`), req('GET', `/v2/app/web/blobs/${digest}`, { headers: { range: 'bytes=1000000-5000000' } })]);
+      assert.ok(a.body.equals(data));
+      assert.ok(b.body.equals(data.subarray(1_000_000, 5_000_001)));
+    }
   });
 
   test('monolithic and chunked uploads; blob HEAD/GET with Range', async () => {

@@ -245,11 +245,15 @@ export class Registry {
     return this.state.link(repo, digest)?.value;
   }
 
-  async openBlob(repo: string, digest: string, range?: ByteRange): Promise<{ size: number; stream: Readable }> {
+  /**
+   * The blob's bytes as a stream; `recycle` hands a chunk back once it has been sent, so its memory serves
+   * the next reads (optional).
+   */
+  async openBlob(repo: string, digest: string, range?: ByteRange): Promise<{ size: number; stream: Readable; recycle: (chunk: Buffer) => void }> {
     const link = this.blob(repo, digest);
     if (!link) throw this.#layerNotFound(repo, digest);
     try {
-      return { size: link.size, stream: await this.blobs.read(digest, range) };
+      return { size: link.size, stream: await this.blobs.read(digest, range), recycle: (chunk) => this.blobs.recycle(chunk) };
     } catch (e) {
       if (e instanceof BlobNotFoundError) throw this.#layerNotFound(repo, digest);
       throw e;

@@ -57,6 +57,12 @@ export interface BlobStore {
   stat(digest: string): Promise<BlobInfo | undefined>;
   /** The blob's bytes (or the inclusive range of them); BlobNotFoundError when absent. */
   read(digest: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * Hands back a chunk `read` produced, once nothing refers to it any more (the socket has taken it): the store
+   * may then reuse its memory for later reads. Optional — a chunk never handed back is garbage-collected — and
+   * harmless for anything else (ignored).
+   */
+  recycle(chunk: Buffer): void;
   /** Reads a small blob whole (manifests). */
   readAll(digest: string): Promise<Buffer>;
   delete(digest: string): Promise<void>;

@@ -6,7 +6,8 @@
  * to settle before it closes that descriptor.
  *
  * Batches travel in shared memory, not copied: an upload batch is a SharedArrayBuffer the caller fills and
- * reuses once the worker answers; a batch of decrypted segments comes back as one new SharedArrayBuffer.
+ * reuses once the worker answers; a read batch is a SharedArrayBuffer the worker decrypts into, and the caller
+ * reuses it once the socket has sent it.
  *
  * A running upload hash lives in one worker (an upload's batches all go to the worker that holds its hash, and
  * a worker handles its messages in order, so the hash sees the bytes in order). If that worker is gone, the
@@ -49,13 +50,15 @@ export type PoolRequest =
       readonly n: number;
       readonly at: number;
       readonly want: number;
+      /** Where the plaintext goes, from its start (shared with the caller, who reads it once answered). */
+      readonly out: SharedArrayBuffer;
     }
   | { readonly t: 'digest'; readonly id: number; readonly key: number }
   | { readonly t: 'drop'; readonly key?: number; readonly stream?: number };
 
 /** Answers from a worker. */
 export type PoolReply =
-  | { readonly id: number; readonly ok: true; readonly plain?: SharedArrayBuffer; readonly hex?: string }
+  | { readonly id: number; readonly ok: true; readonly hex?: string }
   | { readonly id: number; readonly ok: false; readonly message: string; readonly code?: string; readonly sealed: boolean };
 
 interface Waiter {
@@ -63,10 +66,13 @@ interface Waiter {
   reject(e: unknown): void;
 }
 
-/** One worker. Uploads are bound to a slot (their running hash lives there); `dead` once its thread is gone. */
+/**
+ * One worker. Uploads are bound to a slot (their running hash lives there), and so is each read (its batches
+ * are decrypted one after another on one thread); `dead` once its thread is gone.
+ */
 export class PoolSlot {
   readonly #pending = new Map<number, Waiter>();
-  /** Appends currently bound to this worker (to spread new ones). */
+  /** Appends and reads currently bound to this worker (to spread new ones). */
   active = 0;
   dead = false;
 
@@ -150,22 +156,12 @@ export class CryptoPool {
     for (let i = 0; i < this.#slots.length; i++) this.#slot(i);
   }
 
-  /** The worker to bind a new append to: the fewest appends bound, then the shortest queue. */
-  forAppend(): PoolSlot {
+  /** The worker to bind a new append or read to: the fewest streams bound, then the shortest queue. */
+  forStream(): PoolSlot {
     let best = this.#slot(0);
     for (let i = 1; i < this.#slots.length; i++) {
       const s = this.#slot(i);
       if (s.active < best.active || (s.active === best.active && s.load < best.load)) best = s;
-    }
-    return best;
-  }
-
-  /** The worker with the shortest queue (for reads, which carry no state). */
-  leastLoaded(): PoolSlot {
-    let best = this.#slot(0);
-    for (let i = 1; i < this.#slots.length && best.load > 0; i++) {
-      const s = this.#slot(i);
-      if (s.load < best.load) best = s;
     }
     return best;
   }

@@ -67,8 +67,9 @@ const APPEND_DEPTH = 3;
  */
 const SYNC_EVERY = 8 * 1024 * 1024;
 /**
- * Blobs are read and decrypted in batches of about this much (each comes back to the main thread as one
- * buffer: fewer, larger buffers mean fewer garbage collections there), this many batches ahead.
+ * Blobs are read and decrypted in batches of about this much, this many batches ahead. Each batch is decrypted
+ * into a shared buffer from the same spares as upload batches, which goes back there once the socket has sent
+ * it (`recycle`): a pull maps no new memory and leaves the main thread's garbage collector alone.
  */
 const READ_BATCH_BYTES = 2 * 1024 * 1024;
 const READ_DEPTH = 3;
@@ -101,6 +102,8 @@ function giveBatch(b: Buffer): void {
   if (list === undefined) spareBatches.set(b.length, (list = []));
   if (list.length < SPARE_BATCHES) list.push(b);
 }
+/** Read batches handed to a reader and not yet recycled: only these may come back, and each only once. */
+const lentBatches = new WeakSet<SharedArrayBuffer>();
 
 /** Swallows a rejection for now (the promise is awaited later), so it never counts as unhandled. */
 function quiet<T>(p: Promise<T>): Promise<T> {
@@ -231,7 +234,7 @@ export class FsBlobStore implements BlobStore {
         running = undefined;
       }
       // Every batch of this append goes to one worker, in order: the one holding the running hash, if any.
-      slot = running?.slot ?? this.#pool.forAppend();
+      slot = running?.slot ?? this.#pool.forStream();
       slot.active++;
       const worker = slot;
       const key = new Uint8Array(dataKey);
@@ -485,10 +488,13 @@ export class FsBlobStore implements BlobStore {
     const first = Math.floor(start / segmentSize);
     const last = Math.floor(end / segmentSize);
     const perBatch = segmentsPerBatch(segmentSize, READ_BATCH_BYTES);
+    const capacity = perBatch * segmentSize;
     const key = new Uint8Array(dataKey);
     interface Batch {
       readonly i: number;
-      readonly plain: Promise<SharedArrayBuffer>;
+      readonly out: Buffer;
+      readonly len: number;
+      readonly done: Promise<unknown>;
     }
     const queue: Batch[] = [];
     let next = first;
@@ -499,24 +505,38 @@ export class FsBlobStore implements BlobStore {
       batchSegments = Math.min(perBatch, batchSegments * 2);
       const lastPlain = Math.min(size, (next + n) * segmentSize) - (next + n - 1) * segmentSize;
       const want = (n - 1) * stride + lastPlain + SEGMENT_OVERHEAD;
-      const req = { t: 'open' as const, id: CryptoPool.nextId(), fd: fh.fd, dataKey: key, segmentSize, index: next, n, at: segmentOffset(next, segmentSize), want };
-      queue.push({ i: next, plain: quiet(this.#pool.leastLoaded().request(req).then((r) => r.plain!)) });
+      const out = takeBatch(capacity);
+      const req = { t: 'open' as const, id: CryptoPool.nextId(), fd: fh.fd, dataKey: key, segmentSize, index: next, n, at: segmentOffset(next, segmentSize), want, out: out.buffer as SharedArrayBuffer };
+      queue.push({ i: next, out, len: (n - 1) * segmentSize + lastPlain, done: quiet(slot.request(req)) });
       next += n;
     };
+    // One worker per read, as per append: a single stream needs far less than a core (it is bounded by its
+    // client), and on a busy machine spreading it over every worker only takes cores from that client.
+    const slot = this.#pool.forStream();
+    slot.active++;
     try {
       while (queue.length < READ_DEPTH && next <= last) submit();
       while (queue.length > 0) {
         const batch = queue.shift()!;
-        const plain = Buffer.from(await batch.plain);
+        await batch.done;
         while (queue.length < READ_DEPTH && next <= last) submit();
         // The batch holds the plaintext of segments batch.i… from byte batch.i × segmentSize; cut it to the range.
         const base = batch.i * segmentSize;
-        yield plain.subarray(Math.max(0, start - base), Math.min(plain.length, end - base + 1));
+        lentBatches.add(batch.out.buffer as SharedArrayBuffer);
+        yield batch.out.subarray(Math.max(0, start - base), Math.min(batch.len, end - base + 1));
       }
     } finally {
-      // Stopped early (the client went away): the workers must be done with the file before it is closed.
-      await Promise.allSettled(queue.map((b) => b.plain));
+      // Stopped early (the client went away, or a segment failed authentication): the workers must be done with
+      // the file before it is closed; buffers no reader saw go back to the spares once their worker is done.
+      const settled = await Promise.allSettled(queue.map((b) => b.done));
+      settled.forEach((s, k) => s.status === 'fulfilled' && giveBatch(queue[k]!.out));
+      slot.active--;
     }
+  }
+
+  recycle(chunk: Buffer): void {
+    const buffer = chunk.buffer;
+    if (buffer instanceof SharedArrayBuffer && lentBatches.delete(buffer)) giveBatch(Buffer.from(buffer));
   }
 
   async readAll(digest: string): Promise<Buffer> {
