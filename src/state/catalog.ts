@@ -55,14 +55,13 @@ interface PendingCommit {
   settled: Promise<unknown>;
 }
 
-const SEP = '\u0000';
-
 export class Catalog {
   readonly #store: Store;
   readonly #kinds = new Map<string, Map<string, Versioned<unknown>>>();
   readonly #listeners = new Set<CatalogListener>();
   readonly #speculative = new Set<CatalogListener>();
-  readonly #overlay = new Map<string, OverlayEntry>();
+  /** Writes of commits in flight, by kind then key (nested, so a read inside a decision builds no key string). */
+  readonly #overlay = new Map<string, Map<string, OverlayEntry>>();
   readonly #pending: PendingCommit[] = [];
   #committedRev = 0;
   #deciding = 0;
@@ -97,7 +96,7 @@ export class Catalog {
   /** The committed record — or, inside a decision, the latest one including commits in flight. */
   get<V>(kind: string, key: string): Versioned<V> | undefined {
     if (this.#deciding > 0) {
-      const o = this.#overlay.get(kind + SEP + key);
+      const o = this.#overlay.get(kind)?.get(key);
       if (o) return o.value === undefined ? undefined : ({ value: o.value, rev: o.rev } as Versioned<V>);
     }
     return this.#map(kind).get(key) as Versioned<V> | undefined;
@@ -203,10 +202,9 @@ export class Catalog {
     this.#pending.push(pending);
     for (const op of ops) {
       if (op.op === 'check') continue;
-      const k = op.kind + SEP + op.key;
       const before = this.#latest(op.kind, op.key);
       const after = op.op === 'put' ? op.value : undefined;
-      this.#overlay.set(k, { value: after, rev: predictedRev, commit: pending });
+      this.#overlayOf(op.kind).set(op.key, { value: after, rev: predictedRev, commit: pending });
       this.#emit(this.#speculative, { kind: op.kind, key: op.key, before, after, rev: predictedRev });
     }
     try {
@@ -225,8 +223,8 @@ export class Catalog {
     if (i >= 0) this.#pending.splice(i, 1);
     for (const op of pending.ops) {
       if (op.op === 'check') continue;
-      const k = op.kind + SEP + op.key;
-      const mine = this.#overlay.get(k)?.commit === pending;
+      const overlay = this.#overlay.get(op.kind);
+      const mine = overlay?.get(op.key)?.commit === pending;
       const map = this.#kinds.get(op.kind);
       if (rev !== undefined && map) {
         const prev = map.get(op.key);
@@ -237,7 +235,7 @@ export class Catalog {
         }
       }
       if (mine) {
-        this.#overlay.delete(k);
+        overlay!.delete(op.key);
         if (rev === undefined) {
           // Undo the speculative write for indexes: the record is back to its committed value.
           const committed = map?.get(op.key);
@@ -254,8 +252,14 @@ export class Catalog {
   }
 
   #latest(kind: string, key: string): unknown {
-    const o = this.#overlay.get(kind + SEP + key);
+    const o = this.#overlay.get(kind)?.get(key);
     return o ? o.value : this.#kinds.get(kind)?.get(key)?.value;
+  }
+
+  #overlayOf(kind: string): Map<string, OverlayEntry> {
+    let m = this.#overlay.get(kind);
+    if (!m) this.#overlay.set(kind, (m = new Map()));
+    return m;
   }
 
   #emit(listeners: Set<CatalogListener>, change: CatalogChange): void {
