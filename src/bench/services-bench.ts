@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REGION, startGantry } from '../testing/harness.js';
-import { EcsClient, cpuSeconds, rssMiB, sleep, spawnGantry, untilConnected, writeJoinToken } from './support.js';
+import { EcsClient, cpuSeconds, rssMiB, sleep, spawnGantry, threadCpuSeconds, untilConnected, writeJoinToken } from './support.js';
 import type { ChildGantry } from './support.js';
 
 export interface ServicesBenchOptions {
@@ -25,6 +25,9 @@ export interface ServicesBenchResult {
   readonly steadySeconds: number;
   readonly rolloutSeconds: number;
   readonly serverCpuSeconds: number;
+  /** The server's main thread alone, and the hollow fleet's process, over both phases. */
+  readonly serverMainThreadCpuSeconds: number;
+  readonly fleetCpuSeconds: number;
   readonly serverPeakRssMiB: number;
   readonly serverIdleRssMiB: number;
 }
@@ -54,6 +57,9 @@ export async function servicesBench(opts: ServicesBenchOptions, progress: (m: st
     }
     const idle = rssMiB(pid);
     const cpu0 = cpuSeconds(pid);
+    const main0 = threadCpuSeconds(pid, pid);
+    const fleetPid = fleet.child.pid!;
+    const fleet0 = cpuSeconds(fleetPid);
     const names = Array.from({ length: opts.services }, (_, i) => `svc-${String(i).padStart(3, '0')}`);
 
     progress(`services: creating ${opts.services} services × ${opts.tasksPerService} tasks`);
@@ -76,6 +82,8 @@ export async function servicesBench(opts: ServicesBenchOptions, progress: (m: st
     await untilSteady(ecs, names, 'app:2', opts.timeoutMs, progress);
     const rolloutSeconds = (performance.now() - t1) / 1000;
     const serverCpuSeconds = cpuSeconds(pid) - cpu0;
+    const serverMainThreadCpuSeconds = threadCpuSeconds(pid, pid) - main0;
+    const fleetCpuSeconds = cpuSeconds(fleetPid) - fleet0;
     return {
       instances: opts.instances,
       services: opts.services,
@@ -83,6 +91,8 @@ export async function servicesBench(opts: ServicesBenchOptions, progress: (m: st
       steadySeconds,
       rolloutSeconds,
       serverCpuSeconds,
+      serverMainThreadCpuSeconds,
+      fleetCpuSeconds,
       serverPeakRssMiB: Math.max(peak, rssMiB(pid)),
       serverIdleRssMiB: idle,
     };

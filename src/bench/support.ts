@@ -69,7 +69,9 @@ export interface ChildGantry {
 
 /** `gantry <args>` as a child process (an agent, a hollow fleet), stopped with SIGTERM. */
 export function spawnGantry(args: readonly string[]): ChildGantry {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // GANTRY_FLEET_NODE_ARGS passes node flags to these processes (the hollow fleet), e.g. --cpu-prof.
+  const nodeArgs = (process.env['GANTRY_FLEET_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'cli', 'main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d: Buffer) => {
     out = (out + d.toString()).slice(-20_000);
