@@ -13,6 +13,7 @@ import { AGENT_CHANNEL_PATH } from '../protocol/agent/messages.js';
 import type { Rng } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { Cancel, Timers } from './timers.js';
+import { TickCork } from '../util/tick-cork.js';
 
 export interface ChannelClientDeps {
   /** The server, http(s)://host:port. */
@@ -38,6 +39,8 @@ export const HEARTBEAT_MS = 10_000;
 export class ChannelClient {
   readonly #deps: ChannelClientDeps;
   #ws: WebSocket | undefined;
+  /** Batches the frames of one event-loop turn into one write (set once the upgrade hands over the socket). */
+  #cork: TickCork | undefined;
   #open = false;
   #closed = false;
   #attempt = 0;
@@ -73,6 +76,7 @@ export class ChannelClient {
   send(m: AgentMessage): boolean {
     const ws = this.#ws;
     if (!this.#open || ws === undefined || ws.readyState !== WebSocket.OPEN) return false;
+    this.#cork?.hold();
     ws.send(JSON.stringify(m));
     return true;
   }
@@ -114,6 +118,10 @@ export class ChannelClient {
     // No per-message deflate: its zlib contexts cost far more memory per connection than the bytes they save.
     const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 15_000, maxPayload: 64 * 1024 * 1024 });
     this.#ws = ws;
+    this.#cork = undefined;
+    ws.on('upgrade', (res) => {
+      this.#cork = new TickCork(res.socket);
+    });
     let failure: string | undefined;
     ws.on('unexpected-response', (_req, res) => {
       failure = `the server answered the upgrade with HTTP ${res.statusCode}`;

@@ -34,6 +34,7 @@ import type { EcsState } from '../state/ecs-state.js';
 import { epochSeconds } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
+import { TickCork } from '../util/tick-cork.js';
 
 export interface AgentHubDeps {
   readonly state: EcsState;
@@ -48,6 +49,8 @@ export interface AgentHubDeps {
 
 interface Session {
   readonly ws: WebSocket;
+  /** Frames sent to the agent in one event-loop turn leave in one write. */
+  readonly cork: TickCork;
   readonly cluster: string;
   readonly instanceId: string;
   readonly instanceArn: string;
@@ -144,11 +147,11 @@ export class AgentHub {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\nThe agent channel needs the credentials an instance got when it registered.\n');
       return true;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, scope.cluster, scope.containerInstanceArn));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, new TickCork(socket), scope.cluster, scope.containerInstanceArn));
     return true;
   };
 
-  #accept(ws: WebSocket, cluster: string, instanceArn: string): void {
+  #accept(ws: WebSocket, cork: TickCork, cluster: string, instanceArn: string): void {
     const instanceId = instanceArn.split('/').at(-1)!;
     const instance = this.#deps.state.instance(cluster, instanceId);
     if (!instance || instance.value.status === 'INACTIVE') {
@@ -161,6 +164,7 @@ export class AgentHub {
     if (old) old.ws.terminate();
     const session: Session = {
       ws,
+      cork,
       cluster,
       instanceId,
       instanceArn,
@@ -197,7 +201,7 @@ export class AgentHub {
     switch (msg.t) {
       case 'hello':
         if (msg.protocol !== AGENT_PROTOCOL_VERSION) {
-          this.#send(session.ws, { t: 'refused', reason: `Agent protocol ${msg.protocol} is not supported; this server speaks ${AGENT_PROTOCOL_VERSION}. Upgrade the agent.` });
+          this.#sendTo(session, { t: 'refused', reason: `Agent protocol ${msg.protocol} is not supported; this server speaks ${AGENT_PROTOCOL_VERSION}. Upgrade the agent.` });
           session.ws.close(4002, 'protocol');
           return;
         }
@@ -219,12 +223,12 @@ export class AgentHub {
             session.reportsQueued = false;
             const batch = session.pendingReports.splice(0);
             await this.#applyAll(session, batch.map((b) => b.report));
-            this.#send(session.ws, { t: 'ack', seq: Math.max(...batch.map((b) => b.seq)) });
+            this.#sendTo(session, { t: 'ack', seq: Math.max(...batch.map((b) => b.seq)) });
           });
         }
         return;
       case 'heartbeat':
-        this.#send(session.ws, { t: 'heartbeat', at: this.#deps.clock.now() });
+        this.#sendTo(session, { t: 'heartbeat', at: this.#deps.clock.now() });
         return;
       case 'log': {
         const sink = session.logs.get(msg.stream);
@@ -233,7 +237,7 @@ export class AgentHub {
         sink.lines(msg.lines, () => {
           if (taken || session.logs.get(msg.stream) !== sink) return;
           taken = true;
-          this.#send(session.ws, { t: 'logs-ack', stream: msg.stream, batches: 1 });
+          this.#sendTo(session, { t: 'logs-ack', stream: msg.stream, batches: 1 });
         });
         return;
       }
@@ -271,12 +275,12 @@ export class AgentHub {
     }
     const stream = session.nextLogStream++;
     session.logs.set(stream, sink);
-    this.#send(session.ws, { t: 'logs', stream, ...request });
+    this.#sendTo(session, { t: 'logs', stream, ...request });
     return {
       cancel: () => {
         if (session.logs.get(stream) !== sink) return;
         session.logs.delete(stream);
-        this.#send(session.ws, { t: 'logs-cancel', stream });
+        this.#sendTo(session, { t: 'logs-cancel', stream });
       },
     };
   }
@@ -392,7 +396,7 @@ export class AgentHub {
       else if (t !== undefined) removed.push(t.taskArn);
       else removed.push(taskArnOfKey(this.#deps.arns, key));
     }
-    this.#send(session.ws, { t: 'desired-changes', tasks, removed });
+    this.#sendTo(session, { t: 'desired-changes', tasks, removed });
   }
 
   /** The whole desired task set of an instance: every task placed on it that has not stopped. */
@@ -420,11 +424,17 @@ export class AgentHub {
   }
 
   #sendDesired(session: Session): void {
-    this.#send(session.ws, { t: 'desired', tasks: this.desiredTasks(session.instanceArn) });
+    this.#sendTo(session, { t: 'desired', tasks: this.desiredTasks(session.instanceArn) });
   }
 
   #send(ws: WebSocket, msg: ServerMessage): void {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+  }
+
+  #sendTo(session: Session, msg: ServerMessage): void {
+    if (session.ws.readyState !== session.ws.OPEN) return;
+    session.cork.hold();
+    session.ws.send(JSON.stringify(msg));
   }
 
   /** Drops a connection that has gone silent (it will reconnect if it is alive). */
