@@ -59,6 +59,9 @@ export class ServiceController {
   readonly #deps: ServiceControllerDeps;
   readonly #dirty = new Set<string>();
   readonly #wakeAt = new Map<string, number>();
+  /** Services whose decision is being committed, and when that ends. */
+  readonly #inFlight = new Map<string, Promise<void>>();
+  #wake: (() => void) | undefined;
   #running = false;
   #stopped = false;
   #timer: NodeJS.Timeout | undefined;
@@ -136,25 +139,44 @@ export class ServiceController {
   #mark(key: string): void {
     if (this.#stopped) return;
     this.#dirty.add(key);
+    this.#wake?.();
     if (!this.#running) {
       this.#running = true;
       this.#idle = this.#pump();
     }
   }
 
+  /**
+   * Passes over the marked services. Services are independent, so each is reconciled on its own: a pass starts
+   * every marked service that is not still committing its previous decision, without waiting for the others'
+   * commits to become durable (decisions see commits in flight, and the catalog pipelines them). A service is
+   * never reconciled twice at once; one marked meanwhile is taken by a later pass.
+   */
   async #pump(): Promise<void> {
     try {
       let first = true;
-      while (this.#dirty.size > 0 && !this.#stopped) {
-        // After a pass, let changes gather for a moment: a burst of task reports then costs each service one
+      while (!this.#stopped && (this.#dirty.size > 0 || this.#inFlight.size > 0)) {
+        if (![...this.#dirty].some((k) => !this.#inFlight.has(k))) {
+          // Everything marked is still committing: wait for one to finish (its commit may mark more), or for
+          // another service to be marked.
+          await Promise.race([...this.#inFlight.values(), new Promise<void>((r) => (this.#wake = r))]);
+          this.#wake = undefined;
+          continue;
+        }
+        // Between passes, let changes gather for a moment: a burst of task reports then costs each service one
         // pass, not one per report (each pass reads all of the service's tasks).
         if (!first) await new Promise((r) => setTimeout(r, PASS_GAP_MS));
         first = false;
-        const keys = [...this.#dirty];
-        this.#dirty.clear();
-        // Services are independent: reconcile them concurrently (the catalog pipelines their commits).
-        await Promise.all(keys.map((k) => this.#reconcile(k).catch((e: unknown) => this.#deps.logger.warn('service reconcile failed', { service: k, error: e }))));
+        for (const key of [...this.#dirty]) {
+          if (this.#inFlight.has(key) || this.#stopped) continue;
+          this.#dirty.delete(key);
+          const done = this.#reconcile(key)
+            .catch((e: unknown) => this.#deps.logger.warn('service reconcile failed', { service: key, error: e }))
+            .finally(() => this.#inFlight.delete(key));
+          this.#inFlight.set(key, done);
+        }
       }
+      await Promise.all(this.#inFlight.values());
     } finally {
       this.#running = false;
     }
