@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TaskDefinitionRecord } from './records.js';
 import type { ContainerReport, TaskContainerRecord, TaskRecord, TaskReport } from './task.js';
-import { applyTaskReport, desiredTaskOf, stopTask, taskHealth } from './task-lifecycle.js';
+import { applyTaskReport, compactTask, desiredTaskOf, stopTask, taskHealth } from './task-lifecycle.js';
+import { TASK_CONTAINER_KEYS, TASK_RECORD_KEYS } from './task.js';
 
 const TASK_ARN = 'arn:aws:ecs:us-west-2:123456789012:task/c1/0123456789abcdef0123456789abcdef';
 const T0 = 1_767_225_600;
@@ -244,5 +245,28 @@ describe('desiredTaskOf', () => {
     assert.deepEqual(d.containers[1], def.containerDefinitions![1]);
     assert.deepEqual(d.reservedPorts, { tcp: [80], udp: [] });
     assert.deepEqual(d.gpuIds, { web: ['g0'] });
+  });
+});
+
+describe('compactTask', () => {
+  it('keeps every key and value of a fully populated record (TASK_RECORD_KEYS), in one key order, leaving out undefined ones', () => {
+    const full = Object.fromEntries(TASK_RECORD_KEYS.map((k, i) => [k, `v${i}`])) as unknown as TaskRecord;
+    full.containers = [Object.fromEntries(TASK_CONTAINER_KEYS.map((k, i) => [k, `c${i}`])) as unknown as TaskContainerRecord];
+    // Shuffled key order in, fixed order out.
+    const shuffled = Object.fromEntries(Object.entries(full).reverse()) as unknown as TaskRecord;
+    const out = compactTask(shuffled);
+    assert.deepEqual(out, full);
+    // The same keys in the same order for records with the same keys, whatever order they came in.
+    assert.deepEqual(Object.keys(compactTask(full)), Object.keys(out));
+    assert.deepEqual(Object.keys(compactTask(full).containers[0]!), Object.keys(out.containers[0]!));
+    assert.equal('startedAt' in compactTask({ ...task(), startedAt: undefined } as unknown as TaskRecord), false);
+  });
+
+  it('is what reports and stops return', () => {
+    const t = task({ reportedAt: T0 });
+    const running = applyTaskReport(t, { taskArn: TASK_ARN, lastStatus: 'RUNNING', containers: [{ name: 'web', lastStatus: 'RUNNING', runtimeId: 'abc' }] }, T0 + 1)!;
+    assert.deepEqual(Object.keys(running), Object.keys(compactTask({ ...running })));
+    const stopped = stopTask(running, 'UserInitiated', 'bye', T0 + 2)!;
+    assert.deepEqual(Object.keys(stopped), Object.keys(compactTask(Object.fromEntries(Object.entries(stopped).reverse()) as unknown as TaskRecord)));
   });
 });
