@@ -262,11 +262,17 @@ describe('compactTask', () => {
     assert.equal('startedAt' in compactTask({ ...task(), startedAt: undefined } as unknown as TaskRecord), false);
   });
 
-  it('is what reports and stops return', () => {
-    const t = task({ reportedAt: T0 });
-    const running = applyTaskReport(t, { taskArn: TASK_ARN, lastStatus: 'RUNNING', containers: [{ name: 'web', lastStatus: 'RUNNING', runtimeId: 'abc' }] }, T0 + 1)!;
-    assert.deepEqual(Object.keys(running), Object.keys(compactTask({ ...running })));
-    const stopped = stopTask(running, 'UserInitiated', 'bye', T0 + 2)!;
-    assert.deepEqual(Object.keys(stopped), Object.keys(compactTask(Object.fromEntries(Object.entries(stopped).reverse()) as unknown as TaskRecord)));
+  it('gives records that went through the same transitions the same keys in the same order', () => {
+    // Key order decides V8's hidden class: records built in different orders would not share one.
+    const through = (t: TaskRecord) => {
+      const running = applyTaskReport(t, { taskArn: t.taskArn, lastStatus: 'RUNNING', containers: [{ name: 'web', lastStatus: 'RUNNING', runtimeId: 'abc' }] }, T0 + 1)!;
+      return [running, stopTask(running, 'UserInitiated', 'bye', T0 + 2)!];
+    };
+    const a = through(task({ reportedAt: T0 }));
+    const b = through(Object.fromEntries(Object.entries(task({ reportedAt: T0 })).reverse()) as unknown as TaskRecord);
+    for (const i of [0, 1]) {
+      assert.deepEqual(Object.keys(a[i]!), Object.keys(b[i]!));
+      assert.deepEqual(Object.keys(a[i]!.containers[0]!), Object.keys(b[i]!.containers[0]!));
+    }
   });
 });

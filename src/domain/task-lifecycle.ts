@@ -61,32 +61,39 @@ export function applyTaskReport(task: TaskRecord, report: TaskReport, nowSec: nu
     if (c.essential && c.lastStatus !== 'STOPPED' && next.lastStatus === 'STOPPED' && ran) essentialExited = true;
     return next;
   });
-  let next: TaskRecord = containersChanged ? { ...task, containers } : task;
-  const edit = (patch: Partial<TaskRecord>): void => {
-    next = next === task ? { ...task, ...patch } : Object.assign(next, patch);
-  };
+  // The first change copies the record (compactly: see compactTask); later ones write to the copy by name.
+  let next: TaskRecord = task;
+  const own = (): TaskRecord => (next === task ? (next = compactTask(task)) : next);
+  if (containersChanged) own().containers = containers.map(compactContainer);
 
   if (essentialExited && next.desiredStatus !== 'STOPPED') {
-    edit({ desiredStatus: 'STOPPED', stopCode: 'EssentialContainerExited', stoppedReason: ESSENTIAL_CONTAINER_EXITED, stoppingAt: nowSec });
+    const t = own();
+    t.desiredStatus = 'STOPPED';
+    t.stopCode = 'EssentialContainerExited';
+    t.stoppedReason = ESSENTIAL_CONTAINER_EXITED;
+    t.stoppingAt = nowSec;
   }
-  if (report.pullStartedAt !== undefined && next.pullStartedAt === undefined) edit({ pullStartedAt: report.pullStartedAt });
-  if (report.pullStoppedAt !== undefined && next.pullStoppedAt === undefined) edit({ pullStoppedAt: report.pullStoppedAt });
+  if (report.pullStartedAt !== undefined && next.pullStartedAt === undefined) own().pullStartedAt = report.pullStartedAt;
+  if (report.pullStoppedAt !== undefined && next.pullStoppedAt === undefined) own().pullStoppedAt = report.pullStoppedAt;
 
   const target: TaskStatus = report.lastStatus;
   if (taskRank(target) > taskRank(next.lastStatus)) {
-    if (target === 'RUNNING') edit({ lastStatus: 'RUNNING', startedAt: next.startedAt ?? report.startedAt ?? nowSec });
-    else if (target === 'STOPPED') next = stopped(next, report, nowSec);
-    else edit({ lastStatus: target });
+    if (target === 'RUNNING') {
+      const t = own();
+      t.lastStatus = 'RUNNING';
+      t.startedAt = t.startedAt ?? report.startedAt ?? nowSec;
+    } else if (target === 'STOPPED') next = compactTask(stopped(next, report, nowSec));
+    else own().lastStatus = target;
   } else if (target === 'STOPPED' && report.executionStoppedAt !== undefined && next.executionStoppedAt === undefined) {
-    edit({ executionStoppedAt: report.executionStoppedAt });
+    own().executionStoppedAt = report.executionStoppedAt;
   }
   const health = taskHealth(next.containers);
-  if (health !== next.healthStatus) edit({ healthStatus: health });
+  if (health !== next.healthStatus) own().healthStatus = health;
 
   if (next === task) return unchanged();
   next.version = task.version + 1;
   if (task.reportedAt === undefined) next.reportedAt = nowSec;
-  return compactTask(next);
+  return next;
 }
 
 /**
