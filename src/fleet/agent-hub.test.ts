@@ -155,3 +155,24 @@ describe('AgentHub desired sets', () => {
     assert.deepEqual([...desiredSet().keys()], []);
   });
 });
+
+describe('AgentHub and registry tokens', () => {
+  it("sends the whole set again, with a fresh pull token, when the instance's registry tokens are revoked", async () => {
+    const host = new URL(server.url).host;
+    await ecs.send(new RegisterTaskDefinitionCommand({ family: 'private', containerDefinitions: [{ name: 'app', image: `${host}/team/app:1`, memory: 32 }] }));
+    const from = received.length;
+    const run = await ecs.send(new RunTaskCommand({ cluster: CLUSTER, taskDefinition: 'private' }));
+    const taskArn = run.tasks![0]!.taskArn!;
+    const placed = await next('desired-changes', from, (m) => m.tasks.some((t) => t.taskArn === taskArn));
+    const before = placed.tasks.find((t) => t.taskArn === taskArn)!.registryAuth?.[host];
+    assert.equal(before?.username, 'AWS');
+
+    const at = received.length;
+    await server.registry.auth.revokeTokens(instanceArn);
+    const again = await next('desired', at);
+    const after = again.tasks.find((t) => t.taskArn === taskArn)!.registryAuth?.[host];
+    assert.equal(after?.username, 'AWS');
+    assert.notEqual(after?.password, before?.password);
+    await ecs.send(new StopTaskCommand({ cluster: CLUSTER, task: taskArn }));
+  });
+});

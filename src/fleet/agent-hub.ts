@@ -35,6 +35,7 @@ import { epochSeconds } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { TickCork } from '../util/tick-cork.js';
+import { RegistryKind } from '../registry/records.js';
 
 export interface AgentHubDeps {
   readonly state: EcsState;
@@ -101,6 +102,13 @@ export class AgentHub {
     // records too, but not that: echoing the whole set after every report would cost each instance O(tasks)
     // per transition on both ends, for nothing.
     this.#unsubscribe = deps.state.catalog.subscribe((c) => {
+      // An instance's registry tokens revoked (RevokeAuthorizationTokens on its ARN): its desired set goes out
+      // again at once, with a fresh token, so its next pull does not fail on the revoked one.
+      if (c.kind === RegistryKind.tokenRevocation) {
+        const session = this.#sessions.get(c.key);
+        if (session?.helloDone) this.#sendDesired(session);
+        return;
+      }
       if (c.kind !== Kind.task) return;
       const before = c.before as TaskRecord | undefined;
       const after = c.after as TaskRecord | undefined;
