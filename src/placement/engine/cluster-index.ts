@@ -78,8 +78,13 @@ interface Plan {
   /** What the hot loop still checks per slot beyond resources: distinctInstance's counts, memberOf reading tasks. */
   readonly distinct: Int32Array | undefined;
   readonly dynamic: readonly Extract<Constraint, { type: 'memberOf' }>[];
-  /** The first rule's key when the hot loop can apply it while collecting (binpack, spread over instances). */
+  /**
+   * The first rule's key when the hot loop can apply it while collecting: per slot (binpack, spread over
+   * instances), or per attribute value id through `fusedIds` (spread over an attribute: the group's tasks per
+   * value, kept current by `place` as it places).
+   */
   readonly fused: Float64Array | Int32Array | undefined;
+  readonly fusedIds: Int32Array | undefined;
   /** The group's task counts per slot, when a rule or constraint reads them. */
   readonly groupCounts: Int32Array | undefined;
   /** Per spread-attribute rule (by rule index): value id per slot, and how many ids there are. */
@@ -314,8 +319,16 @@ export class ClusterIndex {
     });
     const first = req.strategy[0];
     let fused: Float64Array | Int32Array | undefined;
+    let fusedIds: Int32Array | undefined;
     if (first?.type === 'binpack') fused = first.field === 'cpu' ? this.#cpu : this.#memory;
-    else if (first?.type === 'spread' && !attributeIds.has(0)) fused = groupCounts;
+    else if (first?.type === 'spread') {
+      const attribute = attributeIds.get(0);
+      if (attribute === undefined) fused = groupCounts;
+      else {
+        fused = Float64Array.from(this.#bucketTotals(groupCounts!, attribute));
+        fusedIds = attribute.ids;
+      }
+    }
     return {
       req,
       ports,
@@ -325,6 +338,7 @@ export class ClusterIndex {
       distinct: req.constraints.some((c) => c.type === 'distinctInstance') ? groupCounts : undefined,
       dynamic: req.constraints.flatMap((c) => (c.type === 'memberOf' && c.dynamic ? [c] : [])),
       fused,
+      fusedIds,
       groupCounts,
       attributeIds,
     };
@@ -355,6 +369,8 @@ export class ClusterIndex {
         }
         const e = this.#slots[slot]!;
         const contribution = this.#take(e, req);
+        // The task counts for its group where it went: so does a fused attribute spread's total for that value.
+        if (plan.fusedIds !== undefined) plan.fused![plan.fusedIds[slot]!]! += 1;
         undo.push([e, contribution]);
         attempts.push({ placement: { containerInstanceArn: e.arn, gpuIds: contribution.gpuIds } });
       }
@@ -446,6 +462,7 @@ export class ClusterIndex {
     const dynamic = plan.dynamic;
     const nDynamic = dynamic.length;
     const key = plan.fused;
+    const keyIds = plan.fusedIds;
     const base = plan.base;
     const m = base.length;
     let best = Infinity;
@@ -453,13 +470,14 @@ export class ClusterIndex {
     outer: for (let j = 0; j < m; j++) {
       const i = base[j]!;
       if (cpu[i]! < dCpu || memory[i]! < dMemory) continue;
-      if (key !== undefined && key[i]! > best) continue;
+      const kv = key === undefined ? 0 : keyIds === undefined ? key[i]! : key[keyIds[i]!]!;
+      if (kv > best) continue;
       for (let p = 0; p < nPorts; p++) if (ports[p]![i] !== 0) continue outer;
       if (dGpus > 0 && gpus[i]! < dGpus) continue;
       if (distinct !== undefined && distinct[i] !== 0) continue;
       for (let c = 0; c < nDynamic; c++) if (!evaluateCql(dynamic[c]!.ast, this.#slots[i]!.subject)) continue outer;
-      if (key !== undefined && key[i]! < best) {
-        best = key[i]!;
+      if (key !== undefined && kv < best) {
+        best = kv;
         k = 0;
       }
       out[k++] = i;
