@@ -16,7 +16,7 @@ import { Arns } from '../domain/arn.js';
 import { Ecs } from '../domain/errors.js';
 import { ECS_KINDS } from '../domain/records.js';
 import { AGENT_CREDENTIAL_KIND, AgentCredentials } from '../fleet/agent-credentials.js';
-import { REGISTRY_KINDS } from '../registry/records.js';
+import { REGISTRY_KINDS, RegistryKind } from '../registry/records.js';
 import { startRegistry } from './registry-app.js';
 import type { RegistryApp } from './registry-app.js';
 import { AgentHub } from '../fleet/agent-hub.js';
@@ -124,6 +124,11 @@ export async function startServer(deps: ServerAppDeps): Promise<RunningServer> {
   });
 
   const hub = new AgentHub({ state, arns, clock, logger, region: config.region, lookup, registryAuth: registry.agentAuth });
+  // An instance's registry tokens revoked (RevokeAuthorizationTokens on its ARN): its desired set goes out again at
+  // once, with a fresh pull token, so its next pull does not fail on the revoked one.
+  const stopRevocations = catalog.subscribe((c) => {
+    if (c.kind === RegistryKind.tokenRevocation) hub.resendDesired(c.key);
+  });
   const monitor = new InstanceMonitor({ state, hub, clock, logger, lostAfterMs: config.instanceLostAfterMs, heartbeatTimeoutMs: 30_000 });
   await monitor.start();
   const services = new ServiceController({ state, arns, clock, rng, logger: logger.child({ component: 'services' }), settleSec: config.serviceTaskHealthyAfterMs / 1000 });
@@ -177,6 +182,7 @@ export async function startServer(deps: ServerAppDeps): Promise<RunningServer> {
     registry,
     close: async () => {
       clearInterval(housekeeping);
+      stopRevocations();
       registry.close();
       monitor.stop();
       await hub.close();

@@ -35,7 +35,6 @@ import { epochSeconds } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { TickCork } from '../util/tick-cork.js';
-import { RegistryKind } from '../registry/records.js';
 
 export interface AgentHubDeps {
   readonly state: EcsState;
@@ -102,13 +101,6 @@ export class AgentHub {
     // records too, but not that: echoing the whole set after every report would cost each instance O(tasks)
     // per transition on both ends, for nothing.
     this.#unsubscribe = deps.state.catalog.subscribe((c) => {
-      // An instance's registry tokens revoked (RevokeAuthorizationTokens on its ARN): its desired set goes out
-      // again at once, with a fresh token, so its next pull does not fail on the revoked one.
-      if (c.kind === RegistryKind.tokenRevocation) {
-        const session = this.#sessions.get(c.key);
-        if (session?.helloDone) this.#sendDesired(session);
-        return;
-      }
       if (c.kind !== Kind.task) return;
       const before = c.before as TaskRecord | undefined;
       const after = c.after as TaskRecord | undefined;
@@ -440,9 +432,17 @@ export class AgentHub {
   }
 
   #sendTo(session: Session, msg: ServerMessage): void {
-    if (session.ws.readyState !== session.ws.OPEN) return;
     session.cork.hold();
-    session.ws.send(JSON.stringify(msg));
+    this.#send(session.ws, msg);
+  }
+
+  /**
+   * Sends the instance's whole desired set again now (if its agent is connected): for changes that alter what the
+   * set carries without changing its tasks, such as the registry credentials after the instance's tokens are revoked.
+   */
+  resendDesired(instanceArn: string): void {
+    const session = this.#sessions.get(instanceArn);
+    if (session?.helloDone) this.#sendDesired(session);
   }
 
   /** Drops a connection that has gone silent (it will reconnect if it is alive). */
