@@ -6,6 +6,7 @@ import type { Change, CommitOptions, CommitResult, Store, StoredRecord, WriteOp 
 import { BatchWriter, openDatabase, serialise, toError } from './batch-writer.js';
 import type { Outcome, SerialCommit } from './batch-writer.js';
 import { migrate } from './migrations.js';
+import { TurnBatch } from '../../util/turn-batch.js';
 import type { WriterMessage, WriterRequest } from './writer-worker.js';
 
 export interface SqliteStoreOptions {
@@ -117,24 +118,15 @@ function settle(waiter: Waiter | undefined, outcome: Outcome | undefined): void 
 
 /** Group commit on the calling thread, for ':memory:' databases (tests), which a thread cannot share. */
 class InlineWriter implements Writer {
-  readonly #queue: { commit: SerialCommit; waiter: Waiter }[] = [];
-  #scheduled = false;
+  readonly #batch = new TurnBatch<{ commit: SerialCommit; waiter: Waiter }>((batch) => this.#write(batch));
   constructor(private readonly writer: BatchWriter) {}
   get revision(): number {
     return this.writer.revision;
   }
   submit(commit: SerialCommit): Promise<CommitResult> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ commit, waiter: { resolve, reject } });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.#flush());
-      }
-    });
+    return new Promise((resolve, reject) => this.#batch.add({ commit, waiter: { resolve, reject } }));
   }
-  #flush(): void {
-    this.#scheduled = false;
-    const batch = this.#queue.splice(0, this.#queue.length);
+  #write(batch: { commit: SerialCommit; waiter: Waiter }[]): void {
     let outcomes: Outcome[];
     try {
       outcomes = this.writer.write(batch.map((b) => b.commit));
@@ -145,7 +137,7 @@ class InlineWriter implements Writer {
     batch.forEach((b, i) => settle(b.waiter, outcomes[i]));
   }
   async close(): Promise<void> {
-    while (this.#queue.length > 0 || this.#scheduled) await new Promise<void>((r) => setImmediate(r));
+    while (this.#batch.pending) await new Promise<void>((r) => setImmediate(r));
   }
 }
 
@@ -157,8 +149,9 @@ class ThreadWriter implements Writer {
   readonly #waiters = new Map<number, Waiter>();
   #nextId = 1;
   #closed: Promise<void> | undefined;
-  #outbox: { id: number; commit: SerialCommit }[] = [];
-  #sendScheduled = false;
+  readonly #outbox = new TurnBatch<{ id: number; commit: SerialCommit }>((commits) =>
+    this.worker.postMessage({ type: 'commits', commits } satisfies WriterRequest),
+  );
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (m: WriterMessage) => {
@@ -201,19 +194,8 @@ class ThreadWriter implements Writer {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#waiters.set(id, { resolve, reject });
-      this.#outbox.push({ id, commit });
-      if (!this.#sendScheduled) {
-        this.#sendScheduled = true;
-        setImmediate(() => this.#send());
-      }
+      this.#outbox.add({ id, commit });
     });
-  }
-
-  #send(): void {
-    this.#sendScheduled = false;
-    const commits = this.#outbox;
-    this.#outbox = [];
-    if (commits.length > 0) this.worker.postMessage({ type: 'commits', commits } satisfies WriterRequest);
   }
 
   close(): Promise<void> {

@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BatchWriter, openDatabase } from './batch-writer.js';
 import type { Outcome, SerialCommit } from './batch-writer.js';
 import { migrate } from './migrations.js';
+import { TurnBatch } from '../../util/turn-batch.js';
 
 interface Request {
   readonly id: number;
@@ -25,33 +26,24 @@ const port = parentPort!;
 const db = openDatabase(Database, (workerData as { path: string }).path);
 migrate(db);
 const writer = new BatchWriter(db);
-const queue: Request[] = [];
-let scheduled = false;
-
-function flush(): void {
-  scheduled = false;
-  const batch = queue.splice(0, queue.length);
-  if (batch.length === 0) return;
-  const ids = batch.map((r) => r.id);
+// Everything that arrived while the last transaction was being written goes into the next one.
+const batch = new TurnBatch<Request>((requests) => {
+  const ids = requests.map((r) => r.id);
   try {
-    const outcomes = writer.write(batch.map((r) => r.commit));
+    const outcomes = writer.write(requests.map((r) => r.commit));
     port.postMessage({ type: 'results', ids, outcomes } satisfies WriterMessage);
   } catch (e) {
     port.postMessage({ type: 'failed', ids, message: (e as Error).message } satisfies WriterMessage);
   }
-}
+});
 
 port.on('message', (m: WriterRequest) => {
   if (m.type === 'close') {
-    flush();
+    batch.flush();
     db.close();
     port.close();
     return;
   }
-  queue.push(...m.commits);
-  if (!scheduled) {
-    scheduled = true;
-    setImmediate(flush);
-  }
+  for (const r of m.commits) batch.add(r);
 });
 port.postMessage({ type: 'ready', rev: writer.revision } satisfies WriterMessage);
