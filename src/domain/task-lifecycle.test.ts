@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import type { TaskDefinitionRecord } from './records.js';
 import type { ContainerReport, TaskContainerRecord, TaskRecord, TaskReport } from './task.js';
 import { applyTaskReport, compactTask, desiredTaskOf, stopTask, taskHealth } from './task-lifecycle.js';
-import { TASK_CONTAINER_KEYS, TASK_RECORD_KEYS } from './task.js';
 
 const TASK_ARN = 'arn:aws:ecs:us-west-2:123456789012:task/c1/0123456789abcdef0123456789abcdef';
 const T0 = 1_767_225_600;
@@ -247,6 +246,22 @@ describe('desiredTaskOf', () => {
     assert.deepEqual(d.gpuIds, { web: ['g0'] });
   });
 });
+
+/** Every key of a task record and of its containers: the compiler checks both lists are complete. */
+const TASK_RECORD_KEYS = Object.keys({
+  cluster: true, id: true, taskArn: true, clusterArn: true, taskDefinitionArn: true, containerInstanceArn: true,
+  containerInstanceId: true, availabilityZone: true, launchType: true, lastStatus: true, desiredStatus: true, version: true,
+  createdAt: true, pullStartedAt: true, pullStoppedAt: true, startedAt: true, stoppingAt: true, executionStoppedAt: true,
+  stoppedAt: true, connectivity: true, connectivityAt: true, stopCode: true, stoppedReason: true, group: true, startedBy: true,
+  cpu: true, memory: true, healthStatus: true, overrides: true, containers: true, attributes: true, tags: true,
+  enableExecuteCommand: true, reservation: true, clientToken: true, requestDigest: true, instanceVersion: true,
+  serviceName: true, protectedUntil: true, reportedAt: true,
+} satisfies Record<keyof TaskRecord, true>) as (keyof TaskRecord)[];
+const TASK_CONTAINER_KEYS = Object.keys({
+  containerArn: true, taskArn: true, name: true, image: true, imageDigest: true, runtimeId: true, lastStatus: true,
+  exitCode: true, reason: true, networkBindings: true, healthStatus: true, cpu: true, memory: true, memoryReservation: true,
+  gpuIds: true, essential: true, hasHealthCheck: true,
+} satisfies Record<keyof TaskContainerRecord, true>) as (keyof TaskContainerRecord)[];
 
 describe('compactTask', () => {
   it('keeps every key and value of a fully populated record (TASK_RECORD_KEYS), in one key order, leaving out undefined ones', () => {

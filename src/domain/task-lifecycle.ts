@@ -103,7 +103,7 @@ export function applyTaskReport(task: TaskRecord, report: TaskReport, nowSec: nu
  * snapshot of 20,000 running tasks held 42,000 single-use Maps). Records rebuilt in one key order share them. The
  * keys every record has come in a literal; optional ones are added by name (a loop of keyed stores would turn a
  * record of this many keys into a dictionary, which costs more than the Maps). Keys holding undefined are left
- * out, as the store's JSON leaves them out. A unit test checks that no key of TASK_RECORD_KEYS is lost.
+ * out, as the store's JSON leaves them out. A unit test, over key lists the compiler checks complete, checks none is lost.
  */
 export function compactTask(t: TaskRecord): TaskRecord {
   const out: TaskRecord = {

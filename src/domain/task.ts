@@ -134,25 +134,6 @@ export interface TaskRecord {
   reportedAt?: number;
 }
 
-/**
- * Every key of a task record and of its containers, in one fixed order; the compiler checks both lists are
- * complete (see `compactTask` in task-lifecycle.ts).
- */
-export const TASK_RECORD_KEYS = Object.keys({
-  cluster: true, id: true, taskArn: true, clusterArn: true, taskDefinitionArn: true, containerInstanceArn: true,
-  containerInstanceId: true, availabilityZone: true, launchType: true, lastStatus: true, desiredStatus: true, version: true,
-  createdAt: true, pullStartedAt: true, pullStoppedAt: true, startedAt: true, stoppingAt: true, executionStoppedAt: true,
-  stoppedAt: true, connectivity: true, connectivityAt: true, stopCode: true, stoppedReason: true, group: true, startedBy: true,
-  cpu: true, memory: true, healthStatus: true, overrides: true, containers: true, attributes: true, tags: true,
-  enableExecuteCommand: true, reservation: true, clientToken: true, requestDigest: true, instanceVersion: true,
-  serviceName: true, protectedUntil: true, reportedAt: true,
-} satisfies Record<keyof TaskRecord, true>) as (keyof TaskRecord)[];
-export const TASK_CONTAINER_KEYS = Object.keys({
-  containerArn: true, taskArn: true, name: true, image: true, imageDigest: true, runtimeId: true, lastStatus: true,
-  exitCode: true, reason: true, networkBindings: true, healthStatus: true, cpu: true, memory: true, memoryReservation: true,
-  gpuIds: true, essential: true, hasHealthCheck: true,
-} satisfies Record<keyof TaskContainerRecord, true>) as (keyof TaskContainerRecord)[];
-
 /** One task as the server wants an agent to run it: everything needed, nothing looked up later. */
 export interface DesiredTask {
   taskArn: string;
